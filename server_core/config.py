@@ -1,0 +1,62 @@
+"""Typed options of the engine and of the AlignAtt decoder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Optional
+
+SAMPLE_RATE = 16000
+FRAME_SECONDS = 0.02  # one encoder frame of Whisper
+
+
+@dataclass
+class DecodeOptions:
+    """Options of the AlignAtt streaming decoder (the reference system's names)."""
+
+    language: str = "de"  # any Whisper language code, or "auto" (detected once per utterance)
+    task: Literal["transcribe", "translate"] = "transcribe"
+    init_prompt: str = ""  # initial context; trimmed like any context
+    static_prompt: str = ""  # never trimmed (domain words)
+    max_context_tokens: int = 128
+    frame_threshold: int = 25  # encoder frames (20 ms each) kept clear of the audio's end
+    audio_max_len: float = 25.0  # seconds of audio in one segment (at most 30)
+    min_chunk: float = 1.0  # seconds of new speech that make a session ready
+    beams: int = 1  # 1 = greedy; beam search is reserved
+    no_speech_threshold: float = 0.6
+
+    def validate(self) -> None:
+        if self.task not in ("transcribe", "translate"):
+            raise ValueError(f"task must be 'transcribe' or 'translate', not {self.task!r}")
+        if not 1.0 <= self.audio_max_len <= 30.0:
+            raise ValueError("audio_max_len must be between 1 and 30 seconds")
+        if self.min_chunk <= 0:
+            raise ValueError("min_chunk must be positive")
+        if self.frame_threshold < 0:
+            raise ValueError("frame_threshold must be >= 0")
+        if self.max_context_tokens < 0:
+            raise ValueError("max_context_tokens must be >= 0")
+        if self.beams != 1:
+            raise ValueError("beams > 1 (beam search) is not implemented yet; use beams=1")
+
+
+@dataclass
+class VadOptions:
+    threshold: float = 0.5
+    min_silence_ms: int = 500  # silence that closes an utterance
+    speech_pad_ms: int = 200
+
+
+@dataclass
+class EngineConfig:
+    model: str = "base"  # official name, .pt path, or CTranslate2 folder (see models.py)
+    device: str = "auto"  # auto | cpu | cuda
+    decode: DecodeOptions = field(default_factory=DecodeOptions)
+    vad: VadOptions = field(default_factory=VadOptions)
+    max_batch: int = 8  # sessions served by one runner step
+    max_lag: float = 30.0  # seconds of unprocessed audio before the lag policy applies
+    lag_policy: Literal["skip", "keep"] = "skip"  # skip: drop oldest audio and tell the client
+    threads: Optional[int] = None  # torch threads; None = every CPU core
+
+    @property
+    def language(self) -> str:
+        return self.decode.language

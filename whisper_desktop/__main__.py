@@ -1,0 +1,5 @@
+import sys
+
+from whisper_desktop.main import main
+
+sys.exit(main())
