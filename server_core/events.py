@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 import time
-from typing import Callable, Union
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Union
 
 
 @dataclass(frozen=True)
