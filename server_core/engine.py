@@ -65,7 +65,8 @@ class Engine:
         self.model_name = config.model
         self.device = pick_device(config.device)
         self.steps = 0
-        self.step_log: list[tuple[str, ...]] | None = None  # set to [] to record batches
+        # set to [] to record (served ids, ready ids) of every scheduler decision
+        self.step_log: list[tuple[tuple[str, ...], tuple[str, ...]]] | None = None
         self.on_step: Callable[[list[str], float], None] | None = None
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -272,6 +273,10 @@ class Engine:
             ready.sort(key=lambda s: s.pending_since())
             batch = ready[: max(1, self.config.max_batch)]
             jobs = [job for s in batch if (job := s.next_job(self._max_window()))]
+            if self.step_log is not None:
+                self.step_log.append(
+                    (tuple(s.client_id for s in batch), tuple(s.client_id for s in ready))
+                )
             self._run(jobs)
             with self._lock:
                 self._dirty = True  # look again at once: more may be ready
@@ -322,8 +327,6 @@ class Engine:
         elapsed = time.perf_counter() - t0
         self.steps += 1
         ids = [job.session.client_id for job in jobs]
-        if self.step_log is not None:
-            self.step_log.append(tuple(ids))
         if self.on_step:
             self.on_step(ids, elapsed)
 

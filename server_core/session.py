@@ -124,6 +124,7 @@ class Session:
         self.context: list[int] = []  # committed tokens carried as prompt
         self.context_model: object | None = None  # the model those tokens belong to
         self.skipped_seconds = 0.0
+        self.last_served_at = 0.0
 
     # ---- any thread ----------------------------------------------------------------------
     def push(self, audio: np.ndarray) -> None:
@@ -268,10 +269,16 @@ class Session:
             self._last_end = seg.start + seg.audio.shape[0]
 
     def pending_since(self) -> float:
+        """When this session began waiting: its oldest undecoded audio, or its last turn.
+
+        Sorting by this serves the oldest pending audio first, and a session just served goes
+        to the back of the queue even if older audio of its own is waiting.
+        """
         if not self.segments:
             return float("inf")
         first = self.segments[0]
-        return first.pending_since if first.pending_since is not None else time.monotonic()
+        since = first.pending_since if first.pending_since is not None else time.monotonic()
+        return max(since, self.last_served_at)
 
     def ready(self, min_samples: int) -> bool:
         if not self.segments:
@@ -303,6 +310,7 @@ class Session:
         frame_threshold: int,
     ) -> None:
         seg = job.segment
+        self.last_served_at = time.monotonic()
         seg.window.tokens.extend(result.tokens)
         seg.window.frames.extend(result.frames)
         seg.decoded_upto = max(seg.decoded_upto, job.offset + job.audio.shape[0])

@@ -10,6 +10,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 
+# Converted checkpoints go to a cache of the test run's own, never the user's.
+os.environ.setdefault("WHISPER_DESKTOP_CACHE", str(ARTIFACTS / "model-cache"))
+
 
 def find_speech_dir() -> Path | None:
     env = os.environ.get("WHISPER_DESKTOP_SPEECH_DIR")
@@ -26,7 +29,8 @@ def speech_dir() -> Path:
     d = find_speech_dir()
     if d is None:
         pytest.skip(
-            "real speech clips not found: set WHISPER_DESKTOP_SPEECH_DIR or put them in ../shared/speech"
+            "real speech clips not found: set WHISPER_DESKTOP_SPEECH_DIR "
+            "or put them in ../shared/speech"
         )
     return d
 

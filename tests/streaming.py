@@ -1,0 +1,85 @@
+"""Test helpers: stream audio into an in-process engine and collect what comes back."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from server_core.config import SAMPLE_RATE
+from server_core.engine import Engine
+from server_core.events import ClosedEvent, NoticeEvent, SessionEvent, TranscriptEvent
+
+
+@dataclass
+class Collected:
+    events: list[SessionEvent] = field(default_factory=list)
+    closed: threading.Event = field(default_factory=threading.Event)
+
+    def __call__(self, event: SessionEvent) -> None:
+        self.events.append(event)
+        if isinstance(event, ClosedEvent):
+            self.closed.set()
+
+    @property
+    def transcripts(self) -> list[TranscriptEvent]:
+        return [e for e in self.events if isinstance(e, TranscriptEvent)]
+
+    @property
+    def notices(self) -> list[NoticeEvent]:
+        return [e for e in self.events if isinstance(e, NoticeEvent)]
+
+    @property
+    def text(self) -> str:
+        return "".join(e.text for e in self.transcripts).strip()
+
+
+def stream(
+    engine: Engine,
+    client_id: str,
+    audio: np.ndarray,
+    speed: float = 1.0,
+    chunk_seconds: float = 0.1,
+    timeout: float = 600.0,
+) -> Collected:
+    """Push ``audio`` in chunks at real time x speed (0 = at once), end, wait for the close."""
+    got = Collected()
+    session = engine.open_session(client_id, got)
+    chunk = int(chunk_seconds * SAMPLE_RATE)
+    t0 = time.monotonic()
+    for i in range(0, audio.shape[0], chunk):
+        if speed > 0:
+            delay = t0 + i / SAMPLE_RATE / speed - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        session.push(audio[i : i + chunk])
+    session.end()
+    assert got.closed.wait(timeout), f"{client_id} was not flushed within {timeout} s"
+    return got
+
+
+def stream_many(engine: Engine, clips: dict[str, np.ndarray], speed: float = 1.0) -> dict:
+    results: dict[str, Collected] = {}
+    errors: list[BaseException] = []
+
+    def run(cid: str, audio: np.ndarray) -> None:
+        try:
+            results[cid] = stream(engine, cid, audio, speed)
+        except BaseException as e:  # surfaced in the main thread below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=item) for item in clips.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def reference(wav: Path) -> str:
+    return wav.with_suffix(".txt").read_text(encoding="utf-8")
