@@ -1,0 +1,240 @@
+"""`LocalServer`: the API app under uvicorn, in a background thread.
+
+Used by the desktop app (next to its Qt loop) and by `whisper-desktop --server-only` alike::
+
+    server = LocalServer(engine, ServerOptions(host="0.0.0.0", port=9000))
+    server.start()          # binds, serves; raises ServerError (port in use, ...)
+    server.url, server.ws_url, server.lan_url, server.token
+    server.stop()
+
+The engine's life is the caller's: start it before clients come, and stop it (flushing) before
+``stop()`` for a graceful end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import uvicorn
+
+from server_core.api import WS_PATH, ApiOptions, create_app, is_loopback
+from server_core.audio import DEFAULT_LIMITS, FrameLimits
+
+log = logging.getLogger(__name__)
+
+
+class ServerError(RuntimeError):
+    """The server could not start; str() is one line for people."""
+
+
+@dataclass
+class ServerOptions:
+    host: str = "127.0.0.1"
+    port: int = 9000  # 0 picks a free port
+    token: Optional[str] = None  # generated when binding off loopback without one
+    max_clients: int = 8
+    idle_timeout: float = 60.0
+    flush_timeout: float = 120.0
+    limits: FrameLimits = field(default_factory=lambda: DEFAULT_LIMITS)
+    # Frames above this are refused by the WebSocket layer itself (close 1009) without being
+    # buffered whole; between the audio limit and this, the client gets an error and stays.
+    ws_max_size: int = 1024 * 1024
+    ws_ping_interval: float = 20.0
+    graceful_timeout: float = 5.0
+
+    def api_options(self) -> ApiOptions:
+        return ApiOptions(
+            token=self.token,
+            max_clients=self.max_clients,
+            idle_timeout=self.idle_timeout,
+            flush_timeout=self.flush_timeout,
+            limits=self.limits,
+        )
+
+
+def _is_wildcard(host: str) -> bool:
+    return host in ("", "0.0.0.0", "::")
+
+
+def lan_address() -> Optional[str]:
+    """This machine's address on its default route, without sending anything."""
+    for target in ("192.0.2.1", "10.255.255.255"):
+        with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect((target, 9))
+            addr = s.getsockname()[0]
+            if addr and not addr.startswith("127.") and addr != "0.0.0.0":
+                return addr
+    with contextlib.suppress(OSError):
+        addr = socket.gethostbyname(socket.gethostname())
+        if not addr.startswith("127."):
+            return addr
+    return None
+
+
+def _url_host(host: str) -> str:
+    try:
+        if isinstance(ipaddress.ip_address(host), ipaddress.IPv6Address):
+            return f"[{host}]"
+    except ValueError:
+        pass
+    return host
+
+
+class LocalServer:
+    def __init__(self, engine: Any, options: Optional[ServerOptions] = None) -> None:
+        self.engine = engine
+        self.options = options or ServerOptions()
+        self.generated_token = False
+        if self.options.token is None and not self._loopback_only():
+            self.options.token = secrets.token_urlsafe(16)
+            self.generated_token = True
+        self.app = create_app(engine, self.options.api_options())
+        self._sock: Optional[socket.socket] = None
+        self._server: Optional[uvicorn.Server] = None
+        self._thread: Optional[threading.Thread] = None
+        self.port = self.options.port
+
+    # -- addresses
+    def _loopback_only(self) -> bool:
+        host = self.options.host
+        return host == "localhost" or is_loopback(host)
+
+    @property
+    def token(self) -> Optional[str]:
+        return self.options.token
+
+    @property
+    def _local_host(self) -> str:
+        host = self.options.host
+        if _is_wildcard(host):
+            return "127.0.0.1" if host != "::" else "::1"
+        return host
+
+    @property
+    def url(self) -> str:
+        """The browser page, for this machine."""
+        return f"http://{_url_host(self._local_host)}:{self.port}/"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{_url_host(self._local_host)}:{self.port}{WS_PATH}"
+
+    @property
+    def lan_url(self) -> Optional[str]:
+        """The browser page for other machines, token included; None on a loopback bind."""
+        if self._loopback_only():
+            return None
+        host = lan_address() if _is_wildcard(self.options.host) else self.options.host
+        if host is None:
+            return None
+        return f"http://{_url_host(host)}:{self.port}/?token={self.token}"
+
+    # -- life cycle
+    def bind(self) -> None:
+        """Bind the listening socket now (idempotent); raises ServerError."""
+        if self._sock is not None:
+            return
+        host, port = self.options.host, self.options.port
+        try:
+            infos = socket.getaddrinfo(
+                host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )
+        except socket.gaierror as e:
+            raise ServerError(f"cannot resolve host {host!r}: {e}") from None
+        family, _, _, _, addr = infos[0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+        except OSError as e:
+            sock.close()
+            raise ServerError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+        sock.set_inheritable(True)
+        self._sock = sock
+        self.port = sock.getsockname()[1]
+
+    def start(self, timeout: float = 15.0) -> None:
+        """Serve in a background thread; returns once the server accepts connections."""
+        if self._thread is not None:
+            return
+        self.bind()
+        config = uvicorn.Config(
+            self.app,
+            ws_max_size=self.options.ws_max_size,
+            ws_ping_interval=self.options.ws_ping_interval,
+            ws_ping_timeout=self.options.ws_ping_interval,
+            timeout_graceful_shutdown=self.options.graceful_timeout,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._run, name=f"uvicorn:{self.port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise ServerError(f"the server on port {self.port} did not start")
+            time.sleep(0.02)
+        log.info("serving on %s", self.ws_url)
+
+    def _run(self) -> None:
+        assert self._server is not None and self._sock is not None
+        try:
+            self._server.run(sockets=[self._sock])
+        except BaseException:  # SystemExit from uvicorn's startup failure included
+            log.exception("the server thread failed")
+
+    @property
+    def hub(self):
+        return self.app.state.hub
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def set_draining(self, draining: bool = True) -> None:
+        """Refuse new clients (close 1001) while existing ones finish."""
+        self.hub.draining = draining
+
+    def client_count(self) -> int:
+        return len(self.hub.connections)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no WebSocket client is connected; True if that happened in time."""
+        deadline = time.monotonic() + timeout
+        while self.client_count():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Close every connection and stop serving (idempotent). Sessions still open are
+        aborted by their connections; flush through the engine first for a graceful end."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("the server thread did not stop within %.0f s", timeout)
+        self._thread = None
+        self._server = None
+        self.close()
+
+    def close(self) -> None:
+        """Release the listening socket of a server that was bound but not started."""
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+            self._sock = None

@@ -1,0 +1,116 @@
+"""Headless Debian Chromium driven through its DevTools websocket (no npm, no downloads)."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from websockets.sync.client import connect
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+
+
+def find_chromium() -> str | None:
+    for path in CHROMIUM_CANDIDATES:
+        if Path(path).is_file():
+            return path
+    return shutil.which("chromium")
+
+
+class Chromium:
+    """One headless browser with one page; ``fake_mic`` feeds a WAV file as the microphone."""
+
+    def __init__(self, url: str, fake_mic: Path | None = None, width: int = 1100) -> None:
+        exe = find_chromium()
+        if exe is None:
+            raise RuntimeError("chromium is not installed")
+        self.profile = Path(tempfile.mkdtemp(prefix="wd-chromium-"))
+        args = [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={self.profile}",
+            "--remote-debugging-port=0",
+            "--remote-allow-origins=*",
+            "--autoplay-policy=no-user-gesture-required",
+            f"--window-size={width},700",
+        ]
+        if fake_mic is not None:
+            args += [
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={fake_mic}",
+            ]
+        self.log = open(self.profile / "chromium.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(args + [url], stdout=self.log, stderr=subprocess.STDOUT)
+        self._ids = itertools.count(1)
+        self.ws = connect(self._page_ws_url(), max_size=64 * 1024 * 1024, open_timeout=20)
+
+    def _page_ws_url(self, timeout: float = 30.0) -> str:
+        port_file = self.profile / "DevToolsActivePort"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"chromium exited: {self.read_log()[-2000:]}")
+            if port_file.is_file() and port_file.read_text().strip():
+                port = port_file.read_text().split()[0]
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list") as r:
+                        pages = [t for t in json.load(r) if t.get("type") == "page"]
+                except OSError:
+                    pages = []
+                if pages:
+                    return pages[0]["webSocketDebuggerUrl"]
+            time.sleep(0.2)
+        raise RuntimeError("chromium's DevTools endpoint did not come up")
+
+    def call(self, method: str, **params) -> dict:
+        msg_id = next(self._ids)
+        self.ws.send(json.dumps({"id": msg_id, "method": method, "params": params}))
+        while True:
+            reply = json.loads(self.ws.recv(timeout=30))
+            if reply.get("id") == msg_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+
+    def evaluate(self, expression: str):
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def screenshot(self, path: Path) -> Path:
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        path.write_bytes(base64.b64decode(data))
+        return path
+
+    def read_log(self) -> str:
+        self.log.flush()
+        return (self.profile / "chromium.log").read_text(errors="replace")
+
+    def close(self) -> None:
+        try:
+            self.ws.close()
+        except Exception:
+            pass
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.log.close()
+        shutil.rmtree(self.profile, ignore_errors=True)
