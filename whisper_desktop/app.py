@@ -1,0 +1,698 @@
+"""`whisper-desktop`: the tray app captioning the microphone, system audio and remote clients.
+
+Wiring only: the engine and the server run in :mod:`engine_host`, the audio in :mod:`capture`, the
+captions in :mod:`overlay`, the history in :mod:`history`; they talk to this module via signals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import ctypes.util
+import json
+import logging
+import logging.handlers
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from whisper_desktop.paths import history_db_path, resolve_data_dir
+
+log = logging.getLogger("whisper_desktop")
+
+STATE_FILE_ENV = "WHISPER_DESKTOP_STATE_FILE"  # debug/tests: write the app's state here as JSON
+QUIT_SECONDS = 5.0
+LABELS = {"user": "Microphone", "system": "System audio"}
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="whisper-desktop",
+        description="Live captions of your microphone and system audio, in the tray.",
+        epilog="Other commands: `whisper-desktop --server-only` (no desktop), "
+        "`whisper-desktop history export --format srt`.",
+    )
+    p.add_argument("--model", help="Whisper model: a name (tiny.en, base, …), a .pt or a folder")
+    p.add_argument("--language", help="language code, or 'auto'")
+    p.add_argument("--data-dir", help="where history and settings live (default: user data dir)")
+    p.add_argument("--port", type=int, help="port of the local server (default 9000)")
+    p.add_argument("--no-server", action="store_true", help="do not accept remote clients")
+    p.add_argument("-v", "--verbose", action="store_true", help="log more to standard error")
+    return p
+
+
+def display_problem() -> str | None:
+    """Why no window can be shown here, or None. Checked before Qt, which would abort."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0].lower()
+    if platform in ("offscreen", "minimal", "vnc", "eglfs", "linuxfb", "minimalegl"):
+        return None
+    if sys.platform in ("win32", "darwin"):
+        return None
+    if os.environ.get("WAYLAND_DISPLAY") and platform != "xcb":
+        return None
+    display = os.environ.get("DISPLAY", "")
+    if not display:
+        return "no display found (DISPLAY is not set)"
+    lib = ctypes.util.find_library("X11")
+    if lib:
+        x11 = ctypes.cdll.LoadLibrary(lib)
+        x11.XOpenDisplay.restype = ctypes.c_void_p
+        x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+        handle = x11.XOpenDisplay(display.encode())
+        if not handle:
+            return f"cannot open the display {display}"
+        x11.XCloseDisplay(handle)
+    return None
+
+
+def setup_logging(data_dir: Path, verbose: bool) -> None:
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    console = logging.StreamHandler()
+    console.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    console.setFormatter(fmt)
+    root.addHandler(console)
+    try:
+        file = logging.handlers.RotatingFileHandler(
+            data_dir / "whisper-desktop.log", maxBytes=1_000_000, backupCount=2, encoding="utf-8"
+        )
+        file.setLevel(logging.INFO)
+        file.setFormatter(fmt)
+        root.addHandler(file)
+    except OSError as exc:
+        log.warning("no log file: %s", exc)
+
+
+# -- the app -----------------------------------------------------------------------------------
+
+
+def make_source(client_id: str, settings: Any) -> Any:
+    from whisper_desktop.capture import LoopbackSource, MicSource
+
+    if client_id == "user":
+        return MicSource(settings.mic_device)
+    return LoopbackSource(settings.loopback_speaker)
+
+
+def _device_listers() -> tuple[Callable[[], Sequence[str]], Callable[[], Sequence[str]]]:
+    from whisper_desktop.capture import list_input_devices, list_speakers
+
+    return list_input_devices, list_speakers
+
+
+class DesktopApp:
+    """Builds the windows, the captures and the engine host, and connects them."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        qsettings: Any,
+        overrides: Any,
+        host: Any = None,
+        source_factory: Callable[[str, Any], Any] = make_source,
+        tray_available: bool | None = None,
+        device_listers: tuple[Callable[[], Sequence[str]], Callable[[], Sequence[str]]]
+        | None = None,
+    ) -> None:
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+
+        from whisper_desktop.engine_host import EngineHost
+        from whisper_desktop.history_store import HistoryRecorder, HistoryStore
+        from whisper_desktop.main_window import MainWindow
+        from whisper_desktop.overlay import CaptionOverlay
+        from whisper_desktop.settings import load_settings
+        from whisper_desktop.tray import AppActions, Tray
+
+        self.qapp = QApplication.instance()
+        self.data_dir = data_dir
+        self.qsettings = qsettings
+        self.overrides = overrides
+        self.settings = overrides.apply(load_settings(qsettings))
+        self.source_factory = source_factory
+        self.device_listers = device_listers
+        self.host = host or EngineHost()
+        self.store = HistoryStore(history_db_path(data_dir))
+        self.recorder = HistoryRecorder(self.store, self.settings.model, self.settings.language)
+        self.captures: dict[str, Any] = {}
+        self.capture_states: dict[str, tuple[str, str]] = {}
+        self.remote_clients: list[str] = []
+        self.host_detail = ""
+        self.quitting = False
+        self.finished = False
+        self.history_window: Any = None
+        self.settings_dialog: Any = None
+        self.connect_dialog: Any = None
+
+        self.actions = AppActions()
+        self.overlay = CaptionOverlay(self._overlay_style())
+        self._place_overlay()
+        self.overlay.geometry_changed.connect(self._save_overlay_geometry)
+        if tray_available is None:
+            tray_available = QSystemTrayIcon.isSystemTrayAvailable()
+        self.tray = Tray(self.actions) if tray_available else None
+        self.main_window = MainWindow(self.actions)
+        self.main_window.close_requested.connect(self._main_window_closed)
+
+        a = self.actions
+        a.mic.setChecked(self.settings.mic_enabled)
+        a.system.setChecked(self.settings.system_enabled)
+        a.captions.setChecked(self.settings.show_captions)
+        a.mic.toggled.connect(lambda on: self.set_capture("user", on))
+        a.system.toggled.connect(lambda on: self.set_capture("system", on))
+        a.captions.toggled.connect(self.set_captions)
+        a.history.triggered.connect(self.show_history)
+        a.connect_device.triggered.connect(self.show_connect)
+        a.settings.triggered.connect(self.show_settings)
+        a.quit.triggered.connect(self.quit)
+        if self.tray is not None:
+            self.tray.clicked.connect(self.toggle_main_window)
+
+        h = self.host
+        h.state_changed.connect(self._host_state)
+        h.progress.connect(self._progress)
+        h.transcript.connect(self._transcript)
+        h.notice.connect(self._notice)
+        h.session_opened.connect(self._session_opened)
+        h.session_closed.connect(self._session_closed)
+        h.clients_changed.connect(self._clients)
+        h.server_changed.connect(lambda info: self.refresh_status())
+        h.reconfigured.connect(self._reconfigured)
+        h.reconfigure_failed.connect(lambda msg: self._problem("Could not switch the model", msg))
+        h.stopped.connect(self._finish)
+
+        self._history_refresh = QTimer(singleShot=True, interval=800)
+        self._history_refresh.timeout.connect(self._refresh_history)
+        self._state_file = os.environ.get(STATE_FILE_ENV)
+        self._state_timer = QTimer(interval=500)
+        self._state_timer.timeout.connect(self.write_state)
+
+    # -- start / quit --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        from whisper_desktop.engine_host import HostConfig
+
+        if self.tray is not None:
+            self.tray.show()
+        else:
+            log.info("no system tray: showing the main window instead")
+            self.main_window.show()
+        self.overlay.set_captions_visible(self.settings.show_captions)
+        self.refresh_status()
+        if self._state_file:
+            self._state_timer.start()
+        s = self.settings
+        self.host.start(
+            HostConfig(
+                model=s.model,
+                language=s.effective_language,
+                server_enabled=s.server_enabled,
+                host=s.bind_host,
+                port=s.port,
+                token=s.token,
+            )
+        )
+
+    def quit(self) -> None:
+        """Stop the captures, flush the engine, stop the server; done within 5 s."""
+        from PySide6.QtCore import QTimer
+
+        if self.quitting:
+            return
+        self.quitting = True
+        self._quit_started = time.monotonic()
+        log.info("quitting")
+        for worker in self.captures.values():
+            worker.stop(timeout=0)
+        self.host.shutdown(QUIT_SECONDS - 1.2)
+        QTimer.singleShot(int((QUIT_SECONDS - 0.6) * 1000), self._finish)
+
+    def _finish(self) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        for worker in self.captures.values():
+            worker.stop(timeout=0.2)
+        self.recorder.close_all()
+        self.store.close()
+        self.qsettings.sync()
+        self._state_timer.stop()
+        self.write_state(final=True)
+        if self.tray is not None:
+            self.tray.hide()
+        took = time.monotonic() - getattr(self, "_quit_started", time.monotonic())
+        log.info("quit cleanly in %.2f s", took)
+        self.qapp.quit()
+
+    # -- captures ------------------------------------------------------------------------------
+
+    def set_capture(self, client_id: str, on: bool) -> None:
+        key = "mic_enabled" if client_id == "user" else "system_enabled"
+        if getattr(self.settings, key) != on:
+            self._persist({key: on})
+        if on and self.host.is_ready() and not self.quitting:
+            self._start_capture(client_id)
+        elif not on:
+            self._stop_capture(client_id)
+        self.refresh_status()
+
+    def _start_capture(self, client_id: str) -> None:
+        from whisper_desktop.capture import CaptureWorker
+
+        if client_id in self.captures:
+            return
+        self.host.open_local(client_id)
+        worker = CaptureWorker(
+            client_id, self.source_factory(client_id, self.settings), self.host.feeder(client_id)
+        )
+        worker.state_changed.connect(self._capture_state)
+        self.captures[client_id] = worker
+        worker.start()
+
+    def _stop_capture(self, client_id: str) -> None:
+        worker = self.captures.pop(client_id, None)
+        if worker is not None:
+            worker.stop(timeout=0)
+        self.capture_states.pop(client_id, None)
+        self.host.close_local(client_id)
+
+    def _restart_capture(self, client_id: str) -> None:
+        worker = self.captures.pop(client_id, None)
+        if worker is not None:
+            worker.stop(timeout=0)
+            self.capture_states.pop(client_id, None)
+        if self.host.is_ready():
+            self._start_capture(client_id)
+
+    def _capture_state(self, client_id: str, state: str, detail: str) -> None:
+        from whisper_desktop.capture import CaptureState
+
+        if self.captures.get(client_id) is None:
+            return
+        previous = self.capture_states.get(client_id, ("", ""))[0]
+        self.capture_states[client_id] = (state, detail)
+        if state == CaptureState.RETRYING and previous != CaptureState.RETRYING:
+            self._problem(f"{LABELS.get(client_id, client_id)} unavailable", f"{detail}; retrying")
+        self.refresh_status()
+
+    # -- engine events -------------------------------------------------------------------------
+
+    def _host_state(self, state: str, detail: str) -> None:
+        from whisper_desktop.engine_host import HostState
+
+        self.host_detail = detail
+        if state == HostState.READY and not self.quitting:
+            for cid, action in (("user", self.actions.mic), ("system", self.actions.system)):
+                if action.isChecked():
+                    self._start_capture(cid)
+        if state == HostState.ERROR:
+            self._problem("Whisper Desktop could not start transcribing", detail)
+        self.refresh_status()
+
+    def _progress(self, message: str) -> None:
+        self.host_detail = message
+        log.info("%s", message)
+        self.refresh_status()
+
+    def _transcript(self, ev: Any) -> None:
+        self.overlay.add_text(ev.client_id, ev.text, ev.final)
+        self.recorder.add(ev.client_id, ev.text, ev.start, ev.end, ev.final)
+        if self.history_window is not None and self.history_window.isVisible():
+            self._history_refresh.start()
+
+    def _notice(self, ev: Any) -> None:
+        log.info("%s: %s", ev.client_id, ev.message)
+        if ev.code == "lag_skip" and ev.client_id in LABELS:
+            self._problem("Falling behind", ev.message)
+
+    def _session_opened(self, client_id: str, local: bool) -> None:
+        self.recorder.session_started(client_id)
+        log.info("session %s opened (%s)", client_id, "local" if local else "remote")
+
+    def _session_closed(self, client_id: str) -> None:
+        self.recorder.session_closed(client_id)
+        self.overlay.source_closed(client_id)
+
+    def _clients(self, infos: list) -> None:
+        remote = sorted(i.client_id for i in infos if i.client_id not in LABELS)
+        if remote != self.remote_clients:
+            self.remote_clients = remote
+            self.refresh_status()
+
+    def _reconfigured(self, model: str, language: str) -> None:
+        self.recorder.model, self.recorder.language = model, language
+        self.refresh_status()
+
+    # -- status --------------------------------------------------------------------------------
+
+    def status_info(self) -> Any:
+        from whisper_desktop.capture import CaptureState
+        from whisper_desktop.engine_host import HostState
+        from whisper_desktop.tray import StatusInfo, TrayState
+
+        h = self.host
+        detail = self.host_detail
+        if h.state == HostState.ERROR:
+            state = TrayState.ERROR
+        elif h.state in (HostState.IDLE, HostState.LOADING, HostState.STOPPING, HostState.STOPPED):
+            state = TrayState.LOADING
+        else:
+            problems = [
+                f"{LABELS.get(cid, cid)}: {d}"
+                for cid, (st, d) in self.capture_states.items()
+                if st == CaptureState.RETRYING
+            ]
+            on = [LABELS[c] for c in ("user", "system") if c in self.captures]
+            if problems:
+                state, detail = TrayState.ERROR, "; ".join(problems)
+            elif not on:
+                state, detail = TrayState.PAUSED, "Microphone and system audio are off"
+            else:
+                state, detail = TrayState.LISTENING, "Listening to: " + ", ".join(on).lower()
+        server = h.server_info
+        if server.error:
+            url = f"not running ({server.error})"
+        else:
+            url = server.ws_url
+        return StatusInfo(
+            state=state,
+            detail=detail,
+            model=h.model or self.settings.model,
+            language=h.language or self.settings.effective_language,
+            server_url=url,
+            clients=len(self.remote_clients),
+        )
+
+    def refresh_status(self) -> None:
+        info = self.status_info()
+        if self.tray is not None:
+            self.tray.update_status(info)
+        else:
+            self.actions.status.setText(info.title())
+        self.main_window.update_status(info)
+        if self.connect_dialog is not None and self.connect_dialog.isVisible():
+            self._fill_connect_dialog()
+
+    def _problem(self, title: str, message: str) -> None:
+        log.warning("%s: %s", title, message)
+        if self.tray is not None:
+            self.tray.notify(title, message, error=True)
+
+    # -- windows -------------------------------------------------------------------------------
+
+    def toggle_main_window(self) -> None:
+        if self.main_window.isVisible():
+            self.main_window.hide()
+        else:
+            self.show_main_window()
+
+    def show_main_window(self) -> None:
+        self.main_window.show()
+        self.main_window.raise_()
+        self.main_window.activateWindow()
+
+    def _main_window_closed(self) -> None:
+        if self.tray is None and not self.quitting:
+            self.quit()  # the window is the app when there is no tray
+
+    def on_message(self, message: str) -> None:
+        """A second launch asked us to show ourselves."""
+        log.info("another launch asked: %s", message)
+        self.show_main_window()
+        if self.actions.captions.isChecked():
+            self.overlay.set_captions_visible(True)
+
+    def set_captions(self, on: bool) -> None:
+        self.overlay.set_captions_visible(on)
+        if self.settings.show_captions != on:
+            self._persist({"show_captions": on})
+
+    def show_history(self) -> None:
+        from whisper_desktop.history import HistoryWindow
+
+        if self.history_window is None:
+            self.history_window = HistoryWindow(self.store)
+        self.history_window.refresh()
+        self.history_window.show()
+        self.history_window.raise_()
+
+    def _refresh_history(self) -> None:
+        if self.history_window is not None and self.history_window.isVisible():
+            self.history_window.refresh()
+
+    def show_connect(self) -> None:
+        from whisper_desktop.connect_dialog import ConnectDialog
+
+        if self.connect_dialog is None:
+            self.connect_dialog = ConnectDialog()
+            self.connect_dialog.enable_lan_requested.connect(self._enable_lan)
+        self._fill_connect_dialog()
+        self.connect_dialog.show()
+        self.connect_dialog.raise_()
+
+    def _fill_connect_dialog(self) -> None:
+        info = self.host.server_info
+        note = ""
+        if not self.settings.server_enabled:
+            note = "The server is off: turn it on in Settings to connect other devices."
+        elif info.error:
+            note = f"The server is not running: {info.error}"
+        elif not info.running:
+            note = "The server is starting…"
+        self.connect_dialog.set_addresses(
+            info.lan_url if not note else "", info.ws_url, info.token or self.settings.token, note
+        )
+
+    def _enable_lan(self) -> None:
+        self.apply_settings(self.settings.replace(lan_enabled=True, server_enabled=True))
+
+    def show_settings(self) -> None:
+        from whisper_desktop.settings import SettingsDialog
+
+        if self.settings_dialog is not None and self.settings_dialog.isVisible():
+            self.settings_dialog.raise_()
+            return
+        listers = self.device_listers or _device_listers()
+        dialog = SettingsDialog(self.settings, *listers)
+        dialog.accepted.connect(lambda: self.apply_settings(dialog.result_settings()))
+        self.settings_dialog = dialog
+        dialog.show()
+
+    # -- settings ------------------------------------------------------------------------------
+
+    def apply_settings(self, new: Any) -> None:
+        """Apply edited settings live and persist what changed."""
+        from whisper_desktop.engine_host import HostConfig
+        from whisper_desktop.settings import OVERLAY_FIELDS, SERVER_FIELDS
+
+        old = self.settings
+        changed = old.changed_fields(new)
+        if not changed:
+            return
+        self.settings = new
+        self._persist({name: getattr(new, name) for name in changed}, update=False)
+        if "model" in changed or new.effective_language != old.effective_language:
+            model = new.model if "model" in changed else None
+            language = (
+                new.effective_language if new.effective_language != old.effective_language else None
+            )
+            self.host.reconfigure(model, language)
+        for cid, enabled, device in (
+            ("user", "mic_enabled", "mic_device"),
+            ("system", "system_enabled", "loopback_speaker"),
+        ):
+            action = self.actions.mic if cid == "user" else self.actions.system
+            if enabled in changed:
+                action.setChecked(getattr(new, enabled))  # starts or stops the capture
+            elif device in changed and getattr(new, enabled):
+                self._restart_capture(cid)
+        if changed & SERVER_FIELDS and self.host.is_ready():
+            self.host.restart_server(
+                HostConfig(
+                    model=new.model,
+                    language=new.effective_language,
+                    server_enabled=new.server_enabled,
+                    host=new.bind_host,
+                    port=new.port,
+                    token=new.token,
+                )
+            )
+        if changed & OVERLAY_FIELDS:
+            self.overlay.apply_style(self._overlay_style())
+            self.actions.captions.setChecked(new.show_captions)
+        self.refresh_status()
+
+    def _persist(self, changes: dict[str, Any], update: bool = True) -> None:
+        """Save only these fields: command-line overrides of other fields stay unsaved."""
+        from whisper_desktop.settings import load_settings, save_settings
+
+        if update:
+            self.settings = self.settings.replace(**changes)
+        stored = load_settings(self.qsettings).replace(**changes)
+        save_settings(self.qsettings, stored)
+
+    def _overlay_style(self) -> Any:
+        from whisper_desktop.overlay import OverlayStyle
+
+        s = self.settings
+        return OverlayStyle(
+            font_family=s.overlay_font_family,
+            font_size=s.overlay_font_size,
+            opacity=s.overlay_opacity,
+            click_through=s.overlay_click_through,
+            user_color=s.overlay_user_color,
+            system_color=s.overlay_system_color,
+            fade_seconds=s.overlay_fade_seconds,
+        )
+
+    def _place_overlay(self) -> None:
+        from PySide6.QtCore import QRect
+
+        from whisper_desktop.overlay import default_geometry
+
+        screen = self.qapp.primaryScreen()
+        available = screen.availableGeometry() if screen else QRect(0, 0, 1280, 800)
+        g = self.settings.overlay_geometry
+        rect = QRect(*g) if g else default_geometry(available)
+        if not available.intersects(rect):  # saved on a screen that is gone
+            rect = default_geometry(available)
+        self.overlay.setGeometry(rect)
+
+    def _save_overlay_geometry(self, geometry: tuple) -> None:
+        if tuple(geometry) != self.settings.overlay_geometry:
+            self._persist({"overlay_geometry": tuple(geometry)})
+
+    # -- debug state ---------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        g = self.overlay.geometry()
+        tray = None
+        if self.tray is not None:
+            tg = self.tray.icon.geometry()
+            tray = [tg.x(), tg.y(), tg.width(), tg.height()]
+        info = self.status_info()
+        server = self.host.server_info
+        return {
+            "pid": os.getpid(),
+            "time": time.time(),
+            "state": info.state,
+            "detail": info.detail,
+            "tooltip": info.tooltip(),
+            "model": info.model,
+            "language": info.language,
+            "server": {"url": server.url, "ws_url": server.ws_url, "lan_url": server.lan_url},
+            "remote_clients": self.remote_clients,
+            "captures": {cid: list(st) for cid, st in self.capture_states.items()},
+            "tray": tray,
+            "main_window": self.main_window.isVisible(),
+            "overlay": {
+                "visible": self.overlay.isVisible(),
+                "faded": self.overlay.faded(),
+                "geometry": [g.x(), g.y(), g.width(), g.height()],
+                "sources": self.overlay.snapshot(),
+            },
+            "quitting": self.quitting,
+        }
+
+    def write_state(self, final: bool = False) -> None:
+        if not self._state_file:
+            return
+        data = self.state()
+        data["final"] = final
+        tmp = f"{self._state_file}.tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(data, f)
+            os.replace(tmp, self._state_file)
+        except OSError as exc:
+            log.debug("state file: %s", exc)
+
+
+# -- entry point -------------------------------------------------------------------------------
+
+
+def _install_signal_handlers(on_signal: Callable[[], None]) -> None:
+    """SIGTERM/SIGINT quit cleanly: a wakeup socket lets Qt's loop notice Python signals."""
+    from PySide6.QtCore import QSocketNotifier
+
+    rsock, wsock = socket.socketpair()
+    rsock.setblocking(False)
+    wsock.setblocking(False)
+    signal.set_wakeup_fd(wsock.fileno())
+    notifier = QSocketNotifier(rsock.fileno(), QSocketNotifier.Type.Read)
+
+    def drain() -> None:
+        try:
+            rsock.recv(64)
+        except OSError:
+            pass
+
+    notifier.activated.connect(drain)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: on_signal())
+    _install_signal_handlers.keep = (rsock, wsock, notifier)  # type: ignore[attr-defined]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    problem = display_problem()
+    if problem:
+        print(
+            f"whisper-desktop: {problem}; to run only the transcription server, "
+            "use `whisper-desktop --server-only`.",
+            file=sys.stderr,
+        )
+        return 2
+    data_dir = resolve_data_dir(args.data_dir)
+    setup_logging(data_dir, args.verbose)
+
+    from PySide6.QtWidgets import QApplication
+
+    from whisper_desktop.icons import app_icon, style_sheet
+    from whisper_desktop.settings import Overrides, open_qsettings
+    from whisper_desktop.single_instance import SingleInstance, instance_key
+
+    qapp = QApplication.instance() or QApplication(["whisper-desktop"])
+    qapp.setApplicationName("Whisper Desktop")
+    qapp.setDesktopFileName("whisper-desktop")
+    qapp.setWindowIcon(app_icon())
+    qapp.setQuitOnLastWindowClosed(False)
+    qapp.setStyleSheet(style_sheet())
+
+    instance = SingleInstance(instance_key(data_dir))
+    if not instance.acquire():
+        if instance.send():
+            print("whisper-desktop is already running; it was asked to show itself.")
+            return 0
+        print(
+            "whisper-desktop: another instance holds the lock but does not answer.", file=sys.stderr
+        )
+        return 1
+
+    overrides = Overrides(
+        model=args.model, language=args.language, port=args.port, no_server=args.no_server
+    )
+    qsettings = open_qsettings(Path(args.data_dir).expanduser() if args.data_dir else None)
+    app = DesktopApp(data_dir, qsettings, overrides)
+    instance.message_received.connect(app.on_message)
+    _install_signal_handlers(app.quit)
+    app.start()
+    rc = qapp.exec()
+    instance.release()
+    # Everything is saved and closed. Engine and audio threads may still be inside native code
+    # (a flush cut short by the quit deadline); tearing the interpreter down under them can abort
+    # in C++ destructors, so leave without running them.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(rc)
