@@ -68,6 +68,22 @@ def find_repetition(tokens: list[int], max_ngram: int = 12) -> int | None:
     return None
 
 
+def _continues_word(tokenizer: Tokenizer, token: int) -> bool:
+    piece = tokenizer.decode([token])
+    return bool(piece) and (piece[0].isalnum() or piece[0] in "'’")
+
+
+def _word_start(tokenizer: Tokenizer, tokens: list[int]) -> int:
+    """Index where the last word of ``tokens`` begins (the token holding its leading space)."""
+    for i in range(len(tokens) - 1, -1, -1):
+        piece = tokenizer.decode([tokens[i]])
+        if not piece or piece[0].isspace():
+            return i
+        if not _continues_word(tokenizer, tokens[i]):
+            return i + 1
+    return 0
+
+
 @lru_cache(maxsize=256)
 def _tokenizer(multilingual: bool, num_languages: int, language: str | None, task: str):
     return get_tokenizer(multilingual, num_languages=num_languages, language=language, task=task)
@@ -145,8 +161,12 @@ class AlignAttDecoder:
         return mask.to(self.device)
 
     def _attended_frame(self, qks: dict[int, torch.Tensor], n_frames: int) -> int:
-        """Most-attended content frame of the newest query, averaged over alignment heads."""
-        rows = [qks[layer][0, head, -1, :n_frames] for layer, head in self.alignment_heads]
+        """Most-attended frame of the newest query, averaged over the alignment heads.
+
+        The padding after the audio is part of the softmax: a head that looks past the end of
+        what was received is the clearest sign that the token needs more audio.
+        """
+        rows = [qks[layer][0, head, -1, :] for layer, head in self.alignment_heads]
         weights = F.softmax(torch.stack(rows).float(), dim=-1).mean(dim=0)
         return int(weights.argmax())
 
@@ -207,6 +227,11 @@ class AlignAttDecoder:
                     if not final and frame >= limit_frame:
                         stop_reason = "boundary"
                         boundary_frame = frame
+                        if _continues_word(tokenizer, token):
+                            keep = _word_start(tokenizer, new_tokens)
+                            if keep < len(new_tokens):
+                                boundary_frame = new_frames[keep]
+                            del new_tokens[keep:], new_frames[keep:], logprobs[keep:]
                         break
                     new_tokens.append(token)
                     new_frames.append(frame)

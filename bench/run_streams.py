@@ -1,0 +1,195 @@
+"""Stream clips as concurrent real-time sessions of one in-process engine and measure.
+
+Prints one JSON object: per clip the streaming WER and the offline `whisper.transcribe` WER
+with the same model, word latency (arrival of a word minus the moment its audio was fully
+sent; word end times from an offline word-timestamp run), end lag (last text after the audio
+ended), the largest lag seen, and compute seconds per second of audio.
+
+    python bench/run_streams.py --model tiny.en --language en jfk_inaugural ls_2412_153948_0000
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+import difflib
+import json
+import os
+from pathlib import Path
+import sys
+import threading
+import time
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from server_core.config import SAMPLE_RATE, DecodeOptions, EngineConfig  # noqa: E402
+from server_core.engine import Engine  # noqa: E402
+from server_core.events import ClosedEvent, TranscriptEvent  # noqa: E402
+from server_core.wavfile import read_wav  # noqa: E402
+from server_core.wer import normalize, wer  # noqa: E402
+
+
+def speech_dir() -> Path:
+    env = os.environ.get("WHISPER_DESKTOP_SPEECH_DIR")
+    return Path(env) if env else ROOT.parent / "shared" / "speech"
+
+
+@dataclass
+class StreamResult:
+    client_id: str
+    audio_seconds: float
+    arrivals: list[tuple[float, str]] = field(default_factory=list)  # (wall seconds, text)
+    t0: float = 0.0
+    sent_at: float = 0.0
+    closed_at: float = 0.0
+    max_lag: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return "".join(t for _, t in self.arrivals).strip()
+
+
+def run_stream(engine: Engine, cid: str, audio: np.ndarray, speed: float, out: dict) -> None:
+    res = StreamResult(cid, audio.shape[0] / SAMPLE_RATE)
+    closed = threading.Event()
+
+    def listener(ev) -> None:
+        if isinstance(ev, TranscriptEvent) and ev.text:
+            res.arrivals.append((time.monotonic() - res.t0, ev.text))
+        elif isinstance(ev, ClosedEvent):
+            res.closed_at = time.monotonic() - res.t0
+            closed.set()
+
+    session = engine.open_session(cid, listener)
+    chunk = SAMPLE_RATE // 10
+    res.t0 = time.monotonic()
+    for i in range(0, audio.shape[0], chunk):
+        delay = res.t0 + i / SAMPLE_RATE / speed - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        session.push(audio[i : i + chunk])
+        res.max_lag = max(res.max_lag, session.lag)
+    delay = res.t0 + audio.shape[0] / SAMPLE_RATE / speed - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+    res.sent_at = time.monotonic() - res.t0
+    session.end()
+    closed.wait(3600)
+    out[cid] = res
+
+
+def word_latencies(res: StreamResult, words: list[tuple[str, float]], speed: float) -> list[float]:
+    """Match streamed words to offline words (by normalized text) and take arrival - end."""
+    streamed: list[tuple[str, float]] = []
+    for arrival, text in res.arrivals:
+        streamed += [(w, arrival) for w in normalize(text)]
+    offline = [w for w, _ in words]
+    matcher = difflib.SequenceMatcher(a=[w for w, _ in streamed], b=offline, autojunk=False)
+    out = []
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            arrival = streamed[block.a + k][1]
+            audio_end = words[block.b + k][1] / speed
+            out.append(arrival - audio_end)
+    return out
+
+
+def offline_words(model, audio: np.ndarray, language: str) -> tuple[str, list[tuple[str, float]]]:
+    import whisper
+
+    result = whisper.transcribe(
+        model, audio, language=language, fp16=False, word_timestamps=True
+    )
+    words: list[tuple[str, float]] = []
+    for seg in result["segments"]:
+        for w in seg.get("words", []):
+            for token in normalize(w["word"], language == "en"):
+                words.append((token, float(w["end"])))
+    return result["text"], words
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("clips", nargs="+", help="clip stems in the speech dir, or WAV paths")
+    p.add_argument("--model", default="tiny.en")
+    p.add_argument("--language", default="en")
+    p.add_argument("--speed", type=float, default=1.0)
+    p.add_argument("--frame-threshold", type=int, default=DecodeOptions.frame_threshold)
+    p.add_argument("--min-chunk", type=float, default=DecodeOptions.min_chunk)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--max-batch", type=int, default=8)
+    a = p.parse_args(argv)
+
+    paths = [Path(c) if c.endswith(".wav") else speech_dir() / f"{c}.wav" for c in a.clips]
+    clips = {}
+    for path in paths:
+        cid, n = path.stem, 2
+        while cid in clips:
+            cid, n = f"{path.stem}-{n}", n + 1
+        clips[cid] = (path, read_wav(path))
+    engine = Engine(
+        EngineConfig(
+            model=a.model,
+            device=a.device,
+            max_batch=a.max_batch,
+            lag_policy="keep",
+            decode=DecodeOptions(
+                language=a.language, frame_threshold=a.frame_threshold, min_chunk=a.min_chunk
+            ),
+        ),
+        progress=lambda m: print(m, file=sys.stderr),
+    )
+    engine.start()
+    english = a.language == "en"
+    offline = {}
+    for cid, (path, audio) in clips.items():
+        offline[cid] = offline_words(engine.model, audio, a.language if a.language != "auto" else None)
+
+    compute = [0.0]
+    engine.on_step = lambda ids, secs: compute.__setitem__(0, compute[0] + secs)
+    results: dict[str, StreamResult] = {}
+    threads = [
+        threading.Thread(target=run_stream, args=(engine, cid, audio, a.speed, results))
+        for cid, (_, audio) in clips.items()
+    ]
+    wall0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - wall0
+    engine.stop()
+
+    report: dict = {"model": a.model, "language": a.language, "speed": a.speed,
+                    "device": engine.device, "streams": len(clips),
+                    "frame_threshold": a.frame_threshold, "min_chunk": a.min_chunk, "clips": {}}
+    all_lat: list[float] = []
+    for cid, (path, audio) in clips.items():
+        res = results[cid]
+        ref_path = path.with_suffix(".txt")
+        ref = ref_path.read_text(encoding="utf-8") if ref_path.exists() else offline[cid][0]
+        lat = word_latencies(res, offline[cid][1], a.speed)
+        all_lat += lat
+        report["clips"][cid] = {
+            "audio_s": round(res.audio_seconds, 2),
+            "wer_stream": round(wer(ref, res.text, english), 4),
+            "wer_offline": round(wer(ref, offline[cid][0], english), 4),
+            "latency_mean_s": round(float(np.mean(lat)), 3) if lat else None,
+            "latency_p90_s": round(float(np.percentile(lat, 90)), 3) if lat else None,
+            "end_lag_s": round(res.closed_at - res.sent_at, 3),
+            "max_lag_s": round(res.max_lag, 3),
+        }
+    audio_total = sum(r.audio_seconds for r in results.values())
+    report["latency_mean_s"] = round(float(np.mean(all_lat)), 3) if all_lat else None
+    report["latency_p90_s"] = round(float(np.percentile(all_lat, 90)), 3) if all_lat else None
+    report["compute_s_per_audio_s"] = round(compute[0] / audio_total, 4)
+    report["wall_s"] = round(wall, 2)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
