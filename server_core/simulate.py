@@ -48,6 +48,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--frame-threshold", type=int, default=DecodeOptions.frame_threshold)
     p.add_argument("--min-chunk", type=float, default=DecodeOptions.min_chunk)
     p.add_argument("--audio-max-len", type=float, default=DecodeOptions.audio_max_len)
+    p.add_argument("--init-prompt", default="", help="initial context text (trimmed like any)")
+    p.add_argument("--static-prompt", default="", help="never-trimmed prompt (domain words)")
+    p.add_argument("--max-context-tokens", type=int, default=DecodeOptions.max_context_tokens)
+    p.add_argument("--beams", type=int, default=1, help="1 = greedy (beam search is reserved)")
     p.add_argument("--device", default="auto")
     p.add_argument("--verbose", "-v", action="store_true")
     return p.parse_args(argv)
@@ -104,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         frame_threshold=args.frame_threshold,
         min_chunk=args.min_chunk,
         audio_max_len=args.audio_max_len,
+        init_prompt=args.init_prompt,
+        static_prompt=args.static_prompt,
+        max_context_tokens=args.max_context_tokens,
+        beams=args.beams,
     )
     config = EngineConfig(model=args.model, device=args.device, decode=decode, lag_policy="keep")
     try:
