@@ -168,8 +168,15 @@ class CaptionOverlay(QWidget):
         if bool(self.windowFlags() & Qt.WindowType.WindowTransparentForInput) == on:
             return
         was_visible = self.isVisible()
-        self.setWindowFlag(Qt.WindowType.WindowTransparentForInput, on)
+        self.hide()
+        # the attribute first: Qt keeps the input flag while the widget ignores the mouse
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, on)
+        flags = self.windowFlags()
+        if on:
+            flags |= Qt.WindowType.WindowTransparentForInput
+        else:
+            flags &= ~Qt.WindowType.WindowTransparentForInput
+        self.setWindowFlags(flags)
         self._grip.setVisible(not on)
         if was_visible:
             self.show()
@@ -249,9 +256,9 @@ class CaptionOverlay(QWidget):
         bottom = self.height() - pad
         shadow = QColor(0, 0, 0, int(200 * self._alpha))
         # the most recently updated sources win when space is short; order stays stable
-        budget = self._visible_sources(tm.lineSpacing(), bottom - y)
-        for src in budget:
-            lines = self._wrap(src.text, tm, text_w)[-self._style.lines_per_source :] or [""]
+        shown, n_lines = self._visible_sources(tm.lineSpacing(), bottom - y)
+        for src in shown:
+            lines = self._wrap(src.text, tm, text_w)[-n_lines:] or [""]
             color = QColor(src.color)
             color.setAlphaF(self._alpha)
             p.setFont(label_font)
@@ -270,14 +277,18 @@ class CaptionOverlay(QWidget):
             y += pad // 2
         p.end()
 
-    def _visible_sources(self, line_h: int, height: int) -> list[SourceState]:
-        per = self._style.lines_per_source * line_h + 6
-        fits = max(1, height // max(1, per))
+    def _visible_sources(self, line_h: int, height: int) -> tuple[list[SourceState], int]:
+        """The sources to draw and lines for each: fewer lines first, then the stalest go."""
         srcs = list(self._sources.values())
+        if not srcs:
+            return [], self._style.lines_per_source
+        per_source = max(1, height // len(srcs)) - 6
+        lines = max(1, min(self._style.lines_per_source, per_source // max(1, line_h)))
+        fits = max(1, height // (lines * line_h + 6))
         if len(srcs) <= fits:
-            return srcs
+            return srcs, lines
         keep = {s.client_id for s in sorted(srcs, key=lambda s: s.updated)[-fits:]}
-        return [s for s in srcs if s.client_id in keep]
+        return [s for s in srcs if s.client_id in keep], lines
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(760, 150)
