@@ -17,6 +17,10 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from whisper_desktop.qt_compat import protect_singletons  # noqa: E402
+
+protect_singletons()  # PySide6 6.12.0 on Python 3.11 loses references: see qt_compat
+
 from desktop_env import MIC_FEED_SINK, SPEAKER_SINK, pulse_env, resample_wav  # noqa: E402,F401
 
 from whisper_desktop.capture import (  # noqa: E402

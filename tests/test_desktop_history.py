@@ -12,6 +12,10 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from whisper_desktop.qt_compat import protect_singletons  # noqa: E402
+
+protect_singletons()  # PySide6 6.12.0 on Python 3.11 loses references: see qt_compat
+
 from whisper_desktop.history_store import (  # noqa: E402
     HistoryRecorder,
     HistoryStore,

@@ -9,6 +9,10 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from whisper_desktop.qt_compat import protect_singletons  # noqa: E402
+
+protect_singletons()  # PySide6 6.12.0 on Python 3.11 loses references: see qt_compat
+
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QImage  # noqa: E402
 
@@ -70,6 +74,17 @@ def test_overlay_shows_each_source_in_its_colour(overlay: CaptionOverlay) -> Non
     assert count_like(img, BLUE) > 30
     assert count_like(img, YELLOW) > 30
     assert count_like(img, REMOTE_COLORS[0]) > 30
+
+
+def test_overlay_order_is_stable(overlay: CaptionOverlay) -> None:
+    for cid in ("phone-1", "system", "laptop", "user"):
+        overlay.add_text(cid, " hi", False)
+    assert [s.client_id for s in overlay.ordered_sources()] == [
+        "user",
+        "system",
+        "phone-1",
+        "laptop",
+    ]
 
 
 def test_overlay_keeps_the_latest_lines(overlay: CaptionOverlay) -> None:

@@ -192,7 +192,7 @@ class EngineHost(QObject):
 
     def _start_server(self, config: HostConfig) -> None:
         observed = ObservedEngine(
-            self._engine, self._event.emit, lambda cid, meta: self._opened.emit(cid, False)
+            self._engine, self._post_event, lambda cid, meta: self._opened.emit(cid, False)
         )
         try:
             server = self._server_factory(observed, config)
@@ -311,7 +311,7 @@ class EngineHost(QObject):
                 return
             try:
                 session = engine.open_session(
-                    client_id, self._event.emit, meta={"peer": "local", "source": client_id}
+                    client_id, self._post_event, meta={"peer": "local", "source": client_id}
                 )
             except Exception as exc:
                 log.error("could not open session %s: %s", client_id, exc)
@@ -345,6 +345,10 @@ class EngineHost(QObject):
 
     def is_ready(self) -> bool:
         return self.state == HostState.READY and self._engine is not None
+
+    def _post_event(self, event: Any) -> None:
+        """The sessions' listener: runs on engine threads, hands the event to the GUI thread."""
+        self._event.emit(event)
 
     # -- events (GUI thread) -------------------------------------------------------------------
 

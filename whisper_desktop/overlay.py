@@ -263,9 +263,7 @@ class CaptionOverlay(QWidget):
             color.setAlphaF(self._alpha)
             p.setFont(label_font)
             p.setPen(color)
-            p.drawText(
-                QRect(pad, y, label_w, tm.lineSpacing()), Qt.AlignmentFlag.AlignVCenter, src.label
-            )
+            p.drawText(pad, y + tm.ascent(), src.label)  # on the text's first baseline
             p.setFont(text_font)
             for line in lines:
                 base = y + tm.ascent()
@@ -277,9 +275,15 @@ class CaptionOverlay(QWidget):
             y += pad // 2
         p.end()
 
+    def ordered_sources(self) -> list[SourceState]:
+        """Microphone first, system audio second, remote clients in order of arrival."""
+        rank = {USER_ID: 0, SYSTEM_ID: 1}
+        items = list(self._sources.values())
+        return sorted(items, key=lambda s: (rank.get(s.client_id, 2), items.index(s)))
+
     def _visible_sources(self, line_h: int, height: int) -> tuple[list[SourceState], int]:
         """The sources to draw and lines for each: fewer lines first, then the stalest go."""
-        srcs = list(self._sources.values())
+        srcs = self.ordered_sources()
         if not srcs:
             return [], self._style.lines_per_source
         per_source = max(1, height // len(srcs)) - 6
@@ -322,7 +326,7 @@ class CaptionOverlay(QWidget):
         super().mouseReleaseEvent(event)
 
 
-def default_geometry(available: QRect, width: int = 760, height: int = 170) -> QRect:
+def default_geometry(available: QRect, width: int = 760, height: int = 210) -> QRect:
     """Bottom centre of the screen, above the panel."""
     w = min(width, available.width() - 40)
     x = available.x() + (available.width() - w) // 2
