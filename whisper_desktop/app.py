@@ -693,7 +693,7 @@ def main(argv: list[str] | None = None) -> int:
     protect_singletons()
     qapp = QApplication.instance() or QApplication(["whisper-desktop"])
     qapp.setApplicationName("Whisper Desktop")
-    qapp.setDesktopFileName("whisper-desktop")
+    qapp.setDesktopFileName("io.github.whisper_desktop.WhisperDesktop")
     qapp.setWindowIcon(app_icon())
     qapp.setQuitOnLastWindowClosed(False)
     qapp.setStyleSheet(style_sheet())

@@ -105,7 +105,7 @@ def _key(k: Key) -> dict[str, Key]:
 @dataclass
 class Settings:
     model: str = field(default=DEFAULT_MODEL, metadata=_key(Key.MODEL))
-    language: str = field(default="auto", metadata=_key(Key.LANGUAGE))
+    language: str = field(default="de", metadata=_key(Key.LANGUAGE))  # the project default
     mic_enabled: bool = field(default=True, metadata=_key(Key.MIC_ENABLED))
     mic_device: str = field(default=SYSTEM_DEFAULT, metadata=_key(Key.MIC_DEVICE))
     system_enabled: bool = field(default=True, metadata=_key(Key.SYSTEM_ENABLED))
