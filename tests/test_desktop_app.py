@@ -291,6 +291,19 @@ def test_remote_clients_are_counted_recorded_and_coloured(qtbot, make_app) -> No
     assert remote == ["w1 w2 end."]
 
 
+def test_overlay_position_is_remembered(qtbot, make_app) -> None:
+    first = make_app()
+    first.start()
+    with qtbot.waitSignal(first.overlay.geometry_changed, timeout=3000):
+        first.overlay.setGeometry(40, 50, 600, 180)
+    qtbot.waitUntil(lambda: first.settings.overlay_geometry == (40, 50, 600, 180), timeout=3000)
+    first.quit()
+    qtbot.waitUntil(lambda: first.finished, timeout=6000)
+    second = make_app()
+    g = second.overlay.geometry()
+    assert (g.x(), g.y(), g.width(), g.height()) == (40, 50, 600, 180)
+
+
 def test_fallback_window_without_tray(qtbot, make_app) -> None:
     app = make_app(tray=False)
     app.start()

@@ -326,7 +326,7 @@ class CaptionOverlay(QWidget):
         super().mouseReleaseEvent(event)
 
 
-def default_geometry(available: QRect, width: int = 760, height: int = 210) -> QRect:
+def default_geometry(available: QRect, width: int = 760, height: int = 240) -> QRect:
     """Bottom centre of the screen, above the panel."""
     w = min(width, available.width() - 40)
     x = available.x() + (available.width() - w) // 2
