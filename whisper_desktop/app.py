@@ -530,7 +530,7 @@ class DesktopApp:
                 action.setChecked(getattr(new, enabled))  # starts or stops the capture
             elif device in changed and getattr(new, enabled):
                 self._restart_capture(cid)
-        if changed & SERVER_FIELDS and self.host.is_ready():
+        if changed & SERVER_FIELDS:  # waits for a start in progress (EngineHost._busy)
             self.host.restart_server(
                 HostConfig(
                     model=new.model,

@@ -183,8 +183,9 @@ class EngineHost(QObject):
             self._engine = engine
             self.model = str(getattr(engine, "model_name", config.model))
             self.language = str(getattr(engine, "language", config.language))
-            if config.server_enabled:
-                self._start_server(config)
+            latest = self._config or config  # server settings may have changed meanwhile
+            if latest.server_enabled:
+                self._start_server(latest)
             if self._stop.is_set():
                 return
             self.state_changed.emit(HostState.READY, f"{self.model} ready")
