@@ -40,6 +40,21 @@ QUIT_BOUND_S = 5.0
 COLORS = {"user": "#4da6ff", "system": "#ffd633"}
 
 
+def client_command() -> list[str]:
+    """`whisper-desktop-client`: the installed script next to this Python, else the module."""
+    script = Path(sys.executable).with_name("whisper-desktop-client")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("whisper-desktop-client")
+    if found:
+        return [found]
+    return [
+        sys.executable,
+        "-c",
+        "import sys; from server_core.client import main; sys.exit(main())",
+    ]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -193,9 +208,8 @@ def test_desktop_app_end_to_end(desktop_env, speech_dir, artifacts_dir, tmp_path
 
         # 4. a remote client is a third source with its own colour
         client = subprocess.Popen(
-            [shutil.which("whisper-desktop-client") or "whisper-desktop-client",
-             "--server", f"ws://127.0.0.1:{port}", "--file", str(clips[REMOTE_ID]),
-             "--client-id", REMOTE_ID, "--retries", "3"],
+            [*client_command(), "--server", f"ws://127.0.0.1:{port}",
+             "--file", str(clips[REMOTE_ID]), "--client-id", REMOTE_ID, "--retries", "3"],
             env=env.child_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True,
         )  # fmt: skip
