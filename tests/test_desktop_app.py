@@ -138,7 +138,7 @@ class BrokenSource(SteadySource):
 
 @pytest.fixture()
 def make_app(qtbot, tmp_path: Path):
-    from whisper_desktop.app import DesktopApp
+    from whisper_desktop.controller import DesktopApp
 
     made = []
     engines: list[ScriptedEngine] = []

@@ -1,0 +1,555 @@
+"""The running app: builds the windows, captures and engine host, and connects their signals.
+
+Everything here runs on the GUI thread; workers report through Qt signals only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QRect, QSettings, QTimer
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+
+from server_core.events import NoticeEvent, TranscriptEvent
+from whisper_desktop.capture import (
+    CaptureState,
+    CaptureWorker,
+    LoopbackSource,
+    MicSource,
+    list_input_devices,
+    list_speakers,
+)
+from whisper_desktop.connect_dialog import ConnectDialog
+from whisper_desktop.engine_host import EngineHost, HostConfig, HostState
+from whisper_desktop.history import HistoryWindow
+from whisper_desktop.history_store import HistoryRecorder, HistoryStore
+from whisper_desktop.main_window import MainWindow
+from whisper_desktop.overlay import CaptionOverlay, OverlayStyle, default_geometry
+from whisper_desktop.paths import history_db_path
+from whisper_desktop.qt_compat import protect_singletons
+from whisper_desktop.settings import (
+    OVERLAY_FIELDS,
+    SERVER_FIELDS,
+    Overrides,
+    Settings,
+    SettingsDialog,
+    load_settings,
+    save_settings,
+)
+from whisper_desktop.tray import AppActions, StatusInfo, Tray, TrayState
+
+log = logging.getLogger("whisper_desktop")
+
+STATE_FILE_ENV = "WHISPER_DESKTOP_STATE_FILE"  # debug/tests: write the app's state here as JSON
+QUIT_SECONDS = 5.0
+LABELS = {"user": "Microphone", "system": "System audio"}
+DeviceLister = Callable[[], Sequence[str]]
+
+
+def make_source(client_id: str, settings: Settings) -> MicSource | LoopbackSource:
+    if client_id == "user":
+        return MicSource(settings.mic_device)
+    return LoopbackSource(settings.loopback_speaker)
+
+
+def _device_listers() -> tuple[DeviceLister, DeviceLister]:
+    return list_input_devices, list_speakers
+
+
+class DesktopApp:
+    """Builds the windows, the captures and the engine host, and connects them."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        qsettings: QSettings,
+        overrides: Overrides,
+        host: EngineHost | None = None,
+        source_factory: Callable[[str, Settings], Any] = make_source,
+        tray_available: bool | None = None,
+        device_listers: tuple[DeviceLister, DeviceLister] | None = None,
+    ) -> None:
+
+        protect_singletons()
+
+        self.qapp = QApplication.instance()
+        self.data_dir = data_dir
+        self.qsettings = qsettings
+        self.overrides = overrides
+        self.settings = overrides.apply(load_settings(qsettings))
+        self.source_factory = source_factory
+        self.device_listers = device_listers
+        self.host = host or EngineHost()
+        self.store = HistoryStore(history_db_path(data_dir))
+        self.recorder = HistoryRecorder(
+            self.store, self.settings.model, self.settings.effective_language
+        )
+        self.captures: dict[str, CaptureWorker] = {}
+        self.capture_states: dict[str, tuple[str, str]] = {}
+        self.remote_clients: list[str] = []
+        self.host_detail = ""
+        self.quitting = False
+        self.finished = False
+        self.history_window: HistoryWindow | None = None
+        self.settings_dialog: SettingsDialog | None = None
+        self.connect_dialog: ConnectDialog | None = None
+
+        self.actions = AppActions()
+        self.overlay = CaptionOverlay(self._overlay_style())
+        self._place_overlay()
+        self.overlay.geometry_changed.connect(self._save_overlay_geometry)
+        if tray_available is None:
+            tray_available = QSystemTrayIcon.isSystemTrayAvailable()
+        self.tray = Tray(self.actions) if tray_available else None
+        self.main_window = MainWindow(self.actions)
+        self.main_window.close_requested.connect(self._main_window_closed)
+
+        a = self.actions
+        a.mic.setChecked(self.settings.mic_enabled)
+        a.system.setChecked(self.settings.system_enabled)
+        a.captions.setChecked(self.settings.show_captions)
+        a.mic.toggled.connect(lambda on: self.set_capture("user", on))
+        a.system.toggled.connect(lambda on: self.set_capture("system", on))
+        a.captions.toggled.connect(self.set_captions)
+        a.history.triggered.connect(self.show_history)
+        a.connect_device.triggered.connect(self.show_connect)
+        a.settings.triggered.connect(self.show_settings)
+        a.quit.triggered.connect(self.quit)
+        if self.tray is not None:
+            self.tray.clicked.connect(self.toggle_main_window)
+
+        h = self.host
+        h.state_changed.connect(self._host_state)
+        h.progress.connect(self._progress)
+        h.transcript.connect(self._transcript)
+        h.notice.connect(self._notice)
+        h.session_opened.connect(self._session_opened)
+        h.session_closed.connect(self._session_closed)
+        h.clients_changed.connect(self._clients)
+        h.server_changed.connect(lambda info: self.refresh_status())
+        h.reconfigured.connect(self._reconfigured)
+        h.reconfigure_failed.connect(lambda msg: self._problem("Could not switch the model", msg))
+        h.stopped.connect(self._finish)
+
+        self._history_refresh = QTimer(singleShot=True, interval=800)
+        self._history_refresh.timeout.connect(self._refresh_history)
+        self._state_file = os.environ.get(STATE_FILE_ENV)
+        self._state_timer = QTimer(interval=500)
+        self._state_timer.timeout.connect(self.write_state)
+
+    # -- start / quit --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.tray is not None:
+            self.tray.show()
+        else:
+            log.info("no system tray: showing the main window instead")
+            self.main_window.show()
+        self.overlay.set_captions_visible(self.settings.show_captions)
+        self.refresh_status()
+        if self._state_file:
+            self._state_timer.start()
+        s = self.settings
+        self.host.start(
+            HostConfig(
+                model=s.model,
+                language=s.effective_language,
+                server_enabled=s.server_enabled,
+                host=s.bind_host,
+                port=s.port,
+                token=s.token,
+            )
+        )
+
+    def quit(self) -> None:
+        """Stop the captures, flush the engine, stop the server; done within 5 s."""
+
+        if self.quitting:
+            return
+        self.quitting = True
+        self._quit_started = time.monotonic()
+        log.info("quitting")
+        for worker in self.captures.values():
+            worker.stop(timeout=0)
+        self.host.shutdown(QUIT_SECONDS - 1.2)
+        QTimer.singleShot(int((QUIT_SECONDS - 0.6) * 1000), self._finish)
+
+    def _finish(self) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        for worker in self.captures.values():
+            worker.stop(timeout=0.2)
+        self.recorder.close_all()
+        self.store.close()
+        self.qsettings.sync()
+        self._state_timer.stop()
+        self.write_state(final=True)
+        if self.tray is not None:
+            self.tray.hide()
+        took = time.monotonic() - getattr(self, "_quit_started", time.monotonic())
+        log.info("quit cleanly in %.2f s", took)
+        self.qapp.quit()
+
+    # -- captures ------------------------------------------------------------------------------
+
+    def set_capture(self, client_id: str, on: bool) -> None:
+        key = "mic_enabled" if client_id == "user" else "system_enabled"
+        if getattr(self.settings, key) != on:
+            self._persist({key: on})
+        if on and self.host.is_ready() and not self.quitting:
+            self._start_capture(client_id)
+        elif not on:
+            self._stop_capture(client_id)
+        self.refresh_status()
+
+    def _start_capture(self, client_id: str) -> None:
+        if client_id in self.captures:
+            return
+        self.host.open_local(client_id)
+        worker = CaptureWorker(
+            client_id, self.source_factory(client_id, self.settings), self.host.feeder(client_id)
+        )
+        worker.state_changed.connect(self._capture_state)
+        self.captures[client_id] = worker
+        worker.start()
+
+    def _stop_capture(self, client_id: str) -> None:
+        worker = self.captures.pop(client_id, None)
+        if worker is not None:
+            worker.stop(timeout=0)
+        self.capture_states.pop(client_id, None)
+        self.host.close_local(client_id)
+
+    def _restart_capture(self, client_id: str) -> None:
+        worker = self.captures.pop(client_id, None)
+        if worker is not None:
+            worker.stop(timeout=0)
+            self.capture_states.pop(client_id, None)
+        if self.host.is_ready():
+            self._start_capture(client_id)
+
+    def _capture_state(self, client_id: str, state: str, detail: str) -> None:
+        if self.captures.get(client_id) is None:
+            return
+        previous = self.capture_states.get(client_id, ("", ""))[0]
+        self.capture_states[client_id] = (state, detail)
+        if state == CaptureState.RETRYING and previous != CaptureState.RETRYING:
+            self._problem(f"{LABELS.get(client_id, client_id)} unavailable", f"{detail}; retrying")
+        self.refresh_status()
+
+    # -- engine events -------------------------------------------------------------------------
+
+    def _host_state(self, state: str, detail: str) -> None:
+        self.host_detail = detail
+        if state == HostState.READY and not self.quitting:
+            for cid, action in (("user", self.actions.mic), ("system", self.actions.system)):
+                if action.isChecked():
+                    self._start_capture(cid)
+        if state == HostState.ERROR:
+            self._problem("Whisper Desktop could not start transcribing", detail)
+        self.refresh_status()
+
+    def _progress(self, message: str) -> None:
+        self.host_detail = message
+        log.info("%s", message)
+        self.refresh_status()
+
+    def _transcript(self, ev: TranscriptEvent) -> None:
+        log.debug(
+            "%s %+.2fs audio %.2f-%.2f final=%s %r",
+            ev.client_id,
+            time.time() - ev.timestamp,
+            ev.start,
+            ev.end,
+            ev.final,
+            ev.text,
+        )
+        self.overlay.add_text(ev.client_id, ev.text, ev.final)
+        self.recorder.add(ev.client_id, ev.text, ev.start, ev.end, ev.final)
+        if self.history_window is not None and self.history_window.isVisible():
+            self._history_refresh.start()
+
+    def _notice(self, ev: NoticeEvent) -> None:
+        log.info("%s: %s", ev.client_id, ev.message)
+        if ev.code == "lag_skip" and ev.client_id in LABELS:
+            self._problem("Falling behind", ev.message)
+
+    def _session_opened(self, client_id: str, local: bool) -> None:
+        self.recorder.session_started(client_id)
+        log.info("session %s opened (%s)", client_id, "local" if local else "remote")
+
+    def _session_closed(self, client_id: str) -> None:
+        self.recorder.session_closed(client_id)
+        self.overlay.source_closed(client_id)
+
+    def _clients(self, infos: list) -> None:
+        remote = sorted(i.client_id for i in infos if i.client_id not in LABELS)
+        if remote != self.remote_clients:
+            self.remote_clients = remote
+            self.refresh_status()
+
+    def _reconfigured(self, model: str, language: str) -> None:
+        self.recorder.model, self.recorder.language = model, language
+        self.refresh_status()
+
+    # -- status --------------------------------------------------------------------------------
+
+    def status_info(self) -> StatusInfo:
+        h = self.host
+        detail = self.host_detail
+        if h.state == HostState.ERROR:
+            state = TrayState.ERROR
+        elif h.state in (HostState.IDLE, HostState.LOADING, HostState.STOPPING, HostState.STOPPED):
+            state = TrayState.LOADING
+        else:
+            problems = [
+                f"{LABELS.get(cid, cid)}: {d}"
+                for cid, (st, d) in self.capture_states.items()
+                if st == CaptureState.RETRYING
+            ]
+            on = [LABELS[c] for c in ("user", "system") if c in self.captures]
+            if problems:
+                state, detail = TrayState.ERROR, "; ".join(problems)
+            elif not on:
+                state, detail = TrayState.PAUSED, "Microphone and system audio are off"
+            else:
+                state, detail = TrayState.LISTENING, "Listening to: " + ", ".join(on).lower()
+        server = h.server_info
+        if server.error:
+            url = f"not running ({server.error})"
+        else:
+            url = server.ws_url
+        return StatusInfo(
+            state=state,
+            detail=detail,
+            model=h.model or self.settings.model,
+            language=h.language or self.settings.effective_language,
+            server_url=url,
+            clients=len(self.remote_clients),
+        )
+
+    def refresh_status(self) -> None:
+        info = self.status_info()
+        if self.tray is not None:
+            self.tray.update_status(info)
+        else:
+            self.actions.status.setText(info.title())
+        self.main_window.update_status(info)
+        if self.connect_dialog is not None and self.connect_dialog.isVisible():
+            self._fill_connect_dialog()
+
+    def _problem(self, title: str, message: str) -> None:
+        log.warning("%s: %s", title, message)
+        if self.tray is not None:
+            self.tray.notify(title, message, error=True)
+
+    # -- windows -------------------------------------------------------------------------------
+
+    def toggle_main_window(self) -> None:
+        if self.main_window.isVisible():
+            self.main_window.hide()
+        else:
+            self.show_main_window()
+
+    def show_main_window(self) -> None:
+        self.main_window.show()
+        self.main_window.raise_()
+        self.main_window.activateWindow()
+
+    def _main_window_closed(self) -> None:
+        if self.tray is None and not self.quitting:
+            self.quit()  # the window is the app when there is no tray
+
+    def on_message(self, message: str) -> None:
+        """A second launch asked us to show ourselves."""
+        log.info("another launch asked: %s", message)
+        self.show_main_window()
+        if self.actions.captions.isChecked():
+            self.overlay.set_captions_visible(True)
+
+    def set_captions(self, on: bool) -> None:
+        self.overlay.set_captions_visible(on)
+        if self.settings.show_captions != on:
+            self._persist({"show_captions": on})
+
+    def show_history(self) -> None:
+        if self.history_window is None:
+            self.history_window = HistoryWindow(self.store)
+        self.history_window.refresh()
+        self.history_window.show()
+        self.history_window.raise_()
+
+    def _refresh_history(self) -> None:
+        if self.history_window is not None and self.history_window.isVisible():
+            self.history_window.refresh()
+
+    def show_connect(self) -> None:
+        if self.connect_dialog is None:
+            self.connect_dialog = ConnectDialog()
+            self.connect_dialog.enable_lan_requested.connect(self._enable_lan)
+        self._fill_connect_dialog()
+        self.connect_dialog.show()
+        self.connect_dialog.raise_()
+
+    def _fill_connect_dialog(self) -> None:
+        info = self.host.server_info
+        note = ""
+        if not self.settings.server_enabled:
+            note = "The server is off: turn it on in Settings to connect other devices."
+        elif info.error:
+            note = f"The server is not running: {info.error}"
+        elif not info.running:
+            note = "The server is starting…"
+        self.connect_dialog.set_addresses(
+            info.lan_url if not note else "", info.ws_url, info.token or self.settings.token, note
+        )
+
+    def _enable_lan(self) -> None:
+        self.apply_settings(self.settings.replace(lan_enabled=True, server_enabled=True))
+
+    def show_settings(self) -> None:
+        if self.settings_dialog is not None and self.settings_dialog.isVisible():
+            self.settings_dialog.raise_()
+            return
+        listers = self.device_listers or _device_listers()
+        dialog = SettingsDialog(self.settings, *listers)
+        dialog.accepted.connect(lambda: self.apply_settings(dialog.result_settings()))
+        self.settings_dialog = dialog
+        dialog.show()
+
+    # -- settings ------------------------------------------------------------------------------
+
+    def apply_settings(self, new: Settings) -> None:
+        """Apply edited settings live and persist what changed."""
+
+        old = self.settings
+        changed = old.changed_fields(new)
+        if not changed:
+            return
+        self.settings = new
+        self._persist({name: getattr(new, name) for name in changed}, update=False)
+        if "model" in changed or new.effective_language != old.effective_language:
+            model = new.model if "model" in changed else None
+            language = (
+                new.effective_language if new.effective_language != old.effective_language else None
+            )
+            self.host.reconfigure(model, language)
+        for cid, enabled, device in (
+            ("user", "mic_enabled", "mic_device"),
+            ("system", "system_enabled", "loopback_speaker"),
+        ):
+            action = self.actions.mic if cid == "user" else self.actions.system
+            if enabled in changed:
+                action.setChecked(getattr(new, enabled))  # starts or stops the capture
+            elif device in changed and getattr(new, enabled):
+                self._restart_capture(cid)
+        if changed & SERVER_FIELDS:  # waits for a start in progress (EngineHost._busy)
+            self.host.restart_server(
+                HostConfig(
+                    model=new.model,
+                    language=new.effective_language,
+                    server_enabled=new.server_enabled,
+                    host=new.bind_host,
+                    port=new.port,
+                    token=new.token,
+                )
+            )
+        if changed & OVERLAY_FIELDS:
+            self.overlay.apply_style(self._overlay_style())
+            self.actions.captions.setChecked(new.show_captions)
+        self.refresh_status()
+
+    def _persist(self, changes: dict[str, Any], update: bool = True) -> None:
+        """Save only these fields: command-line overrides of other fields stay unsaved."""
+
+        if update:
+            self.settings = self.settings.replace(**changes)
+        stored = load_settings(self.qsettings).replace(**changes)
+        save_settings(self.qsettings, stored)
+
+    def _overlay_style(self) -> OverlayStyle:
+        s = self.settings
+        return OverlayStyle(
+            font_family=s.overlay_font_family,
+            font_size=s.overlay_font_size,
+            opacity=s.overlay_opacity,
+            click_through=s.overlay_click_through,
+            user_color=s.overlay_user_color,
+            system_color=s.overlay_system_color,
+            fade_seconds=s.overlay_fade_seconds,
+        )
+
+    def _place_overlay(self) -> None:
+
+        screen = self.qapp.primaryScreen()
+        available = screen.availableGeometry() if screen else QRect(0, 0, 1280, 800)
+        g = self.settings.overlay_geometry
+        rect = QRect(*g) if g else default_geometry(available)
+        if not available.intersects(rect):  # saved on a screen that is gone
+            rect = default_geometry(available)
+        self.overlay.setGeometry(rect)
+
+    def _save_overlay_geometry(self, geometry: tuple) -> None:
+        if tuple(geometry) != self.settings.overlay_geometry:
+            self._persist({"overlay_geometry": tuple(geometry)})
+
+    # -- debug state ---------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        g = self.overlay.geometry()
+        tray = menu = None
+        if self.tray is not None:
+            tg = self.tray.icon.geometry()
+            tray = [tg.x(), tg.y(), tg.width(), tg.height()]
+            m = self.tray.menu
+            if m.isVisible():
+                menu = {}
+                for action in m.actions():
+                    if action.isSeparator():
+                        continue
+                    r = m.actionGeometry(action).translated(m.pos())
+                    menu[action.text()] = [r.x(), r.y(), r.width(), r.height()]
+        info = self.status_info()
+        server = self.host.server_info
+        return {
+            "pid": os.getpid(),
+            "time": time.time(),
+            "state": info.state,
+            "detail": info.detail,
+            "tooltip": info.tooltip(),
+            "model": info.model,
+            "language": info.language,
+            "server": {"url": server.url, "ws_url": server.ws_url, "lan_url": server.lan_url},
+            "remote_clients": self.remote_clients,
+            "captures": {cid: list(st) for cid, st in self.capture_states.items()},
+            "tray": tray,
+            "tray_menu": menu,
+            "main_window": self.main_window.isVisible(),
+            "overlay": {
+                "visible": self.overlay.isVisible(),
+                "faded": self.overlay.faded(),
+                "geometry": [g.x(), g.y(), g.width(), g.height()],
+                "sources": self.overlay.snapshot(),
+            },
+            "quitting": self.quitting,
+        }
+
+    def write_state(self, final: bool = False) -> None:
+        if not self._state_file:
+            return
+        data = self.state()
+        data["final"] = final
+        tmp = f"{self._state_file}.tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(data, f)
+            os.replace(tmp, self._state_file)
+        except OSError as exc:
+            log.debug("state file: %s", exc)
