@@ -37,6 +37,8 @@ class WindowState:
     tokens: list[int] = field(default_factory=list)
     frames: list[int] = field(default_factory=list)  # attended encoder frame of each token
     language: str | None = None  # resolved language of this utterance
+    hypothesis: list[int] = field(default_factory=list)  # last step's uncommitted tokens
+    closed: int = 0  # leading tokens that belong to closed utterances (left context)
 
 
 @dataclass
@@ -45,8 +47,19 @@ class StepResult:
     frames: list[int]
     no_speech_prob: float
     avg_logprob: float
-    stop_reason: str  # "eot" | "boundary" | "repetition" | "length" | "silence"
-    boundary_frame: int | None = None  # attended frame of the token left waiting
+    stop_reason: str  # "eot" | "boundary" | "agreement" | "repetition" | "length" | "silence"
+    boundary_frame: int | None = None  # attended frame of the first token left waiting
+    hypothesis: list[int] = field(default_factory=list)  # the uncommitted rest of this step
+
+
+@dataclass
+class _Decoded:
+    tokens: list[int] = field(default_factory=list)
+    frames: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
+    stop_reason: str = "length"
+    no_speech_prob: float = 0.0
+    next_frame: int | None = None
 
 
 def find_repetition(tokens: list[int], max_ngram: int = 12) -> int | None:
@@ -180,67 +193,118 @@ class AlignAttDecoder:
         window: WindowState,
         final: bool,
     ) -> StepResult:
-        """Decode greedily from the committed tokens; return the newly committed ones."""
+        """Decode greedily from the committed tokens; return the newly committed ones.
+
+        Not final: tokens are committed up to the first one whose attention reaches the last
+        ``frame_threshold`` frames (AlignAtt), less an unfinished word at that boundary, and
+        with ``agreement`` only as far as the previous step's hypothesis agrees.
+        """
         n_frames = max(1, min(n_samples // SAMPLES_PER_FRAME, self.model.dims.n_audio_ctx))
         limit_frame = n_frames - self.options.frame_threshold
         max_total = int(n_samples / SAMPLE_RATE * MAX_TOKENS_PER_SECOND) + 8
-        ctx_room = self.model.dims.n_text_ctx - len(prompt) - 1
-        max_total = min(max_total, ctx_room)
-        suppressed = self._suppressed(tokenizer)
-        sot_index = prompt.index(tokenizer.sot)
+        max_total = min(max_total, self.model.dims.n_text_ctx - len(prompt) - 1)
+        look_past = not final and self.options.agreement
+        decoded = self._greedy(
+            features,
+            n_frames,
+            tokenizer,
+            prompt,
+            window.tokens,
+            window.closed,
+            max_total,
+            stop_frame=None if final or look_past else limit_frame,
+        )
+        tokens, frames, logprobs = decoded.tokens, decoded.frames, decoded.logprobs
+        stop_reason = decoded.stop_reason
+        boundary_frame: int | None = None
+        hypothesis: list[int] = []
+        if not final:
+            b = next((i for i, f in enumerate(frames) if f >= limit_frame), len(frames))
+            if b < len(frames) or decoded.stop_reason == "boundary":
+                stop_reason = "boundary"
+                if b < len(tokens) and _continues_word(tokenizer, tokens[b]):
+                    b = _word_start(tokenizer, tokens[:b])
+            commit = b
+            if self.options.agreement:
+                previous = window.hypothesis
+                commit = 0
+                while commit < b and commit < len(previous) and previous[commit] == tokens[commit]:
+                    commit += 1
+                if commit < b:
+                    stop_reason = "agreement"
+            hypothesis = tokens[commit:]
+            if commit < len(frames):
+                boundary_frame = frames[commit]
+            elif decoded.next_frame is not None:
+                boundary_frame = decoded.next_frame
+            tokens, frames, logprobs = tokens[:commit], frames[:commit], logprobs[:commit]
+        avg = float(np.mean(logprobs)) if logprobs else 0.0
+        nsp = decoded.no_speech_prob
+        if len(window.tokens) == window.closed and nsp > self.options.no_speech_threshold:
+            if not final or avg < -1.0 or not tokens:
+                return StepResult([], [], nsp, avg, "silence", hypothesis=hypothesis)
+        return StepResult(tokens, frames, nsp, avg, stop_reason, boundary_frame, hypothesis)
 
+    def _greedy(
+        self,
+        features: torch.Tensor,
+        n_frames: int,
+        tokenizer: Tokenizer,
+        prompt: list[int],
+        committed: list[int],
+        closed: int,
+        max_total: int,
+        stop_frame: int | None,
+    ) -> _Decoded:
+        """Greedy decoding after ``committed``, with the alignment-head frame of each token.
+
+        Stops at end of text, a repetition loop, the length cap, or (``stop_frame``) at the
+        first token whose attention reaches that frame.
+        """
+        suppressed = self._suppressed(tokenizer)
         qks: dict[int, torch.Tensor] = {}
-        layers = sorted({layer for layer, _ in self.alignment_heads})
         blocks = list(self.model.decoder.blocks)
         hooks = [
             blocks[layer].cross_attn.register_forward_hook(
                 lambda _m, _i, out, layer=layer: qks.__setitem__(layer, out[1])
             )
-            for layer in layers
+            for layer in sorted({layer for layer, _ in self.alignment_heads})
         ]
         cache, cache_hooks = self.model.install_kv_cache_hooks()
-        new_tokens: list[int] = []
-        new_frames: list[int] = []
-        logprobs: list[float] = []
-        stop_reason = "length"
-        no_speech_prob = 0.0
-        boundary_frame: int | None = None
+        out = _Decoded()
         try:
             with disable_sdpa():
-                tokens = torch.tensor([prompt + window.tokens], device=self.device)
+                tokens = torch.tensor([prompt + committed], device=self.device)
                 logits = self.model.decoder(tokens, features, kv_cache=cache)
-                no_speech_prob = float(
+                sot_index = prompt.index(tokenizer.sot)
+                out.no_speech_prob = float(
                     logits[0, sot_index].float().softmax(-1)[tokenizer.no_speech]
                 )
-                while len(window.tokens) + len(new_tokens) < max_total:
+                while len(committed) + len(out.tokens) < max_total:
                     last = logits[0, -1].float().masked_fill(suppressed, -np.inf)
-                    if not window.tokens and not new_tokens:
+                    if len(committed) == closed and not out.tokens:
                         last[tokenizer.eot] = -np.inf
-                        blank = tokenizer.encode(" ")
-                        last[blank] = -np.inf
-                    logp = F.log_softmax(last, dim=-1)
+                        last[tokenizer.encode(" ")] = -np.inf
                     token = int(last.argmax())
                     if token == tokenizer.eot:
-                        stop_reason = "eot"
+                        out.stop_reason = "eot"
                         break
                     frame = self._attended_frame(qks, n_frames)
-                    if not final and frame >= limit_frame:
-                        stop_reason = "boundary"
-                        boundary_frame = frame
-                        if _continues_word(tokenizer, token):
-                            keep = _word_start(tokenizer, new_tokens)
-                            if keep < len(new_tokens):
-                                boundary_frame = new_frames[keep]
-                            del new_tokens[keep:], new_frames[keep:], logprobs[keep:]
+                    if stop_frame is not None and frame >= stop_frame:
+                        out.stop_reason = "boundary"
+                        out.next_frame = frame
+                        out.tokens.append(token)  # the waiting token, for the word check
+                        out.frames.append(frame)
+                        out.logprobs.append(0.0)
                         break
-                    new_tokens.append(token)
-                    new_frames.append(frame)
-                    logprobs.append(float(logp[token]))
-                    cut = find_repetition(window.tokens + new_tokens)
+                    out.tokens.append(token)
+                    out.frames.append(frame)
+                    out.logprobs.append(float(F.log_softmax(last, dim=-1)[token]))
+                    cut = find_repetition(committed + out.tokens)
                     if cut is not None:
-                        keep = max(0, cut - len(window.tokens))
-                        del new_tokens[keep:], new_frames[keep:], logprobs[keep:]
-                        stop_reason = "repetition"
+                        keep = max(0, cut - len(committed))
+                        del out.tokens[keep:], out.frames[keep:], out.logprobs[keep:]
+                        out.stop_reason = "repetition"
                         log.debug("repetition loop cut after %d tokens", cut)
                         break
                     step_in = torch.tensor([[token]], device=self.device)
@@ -248,8 +312,4 @@ class AlignAttDecoder:
         finally:
             for h in hooks + cache_hooks:
                 h.remove()
-        avg = float(np.mean(logprobs)) if logprobs else 0.0
-        if not window.tokens and no_speech_prob > self.options.no_speech_threshold:
-            if not final or avg < -1.0 or not new_tokens:
-                return StepResult([], [], no_speech_prob, avg, "silence")
-        return StepResult(new_tokens, new_frames, no_speech_prob, avg, stop_reason, boundary_frame)
+        return out

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import hmac
 import ipaddress
 import json
 import logging
 import re
+import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -166,10 +169,14 @@ class Connection:
         try:
             await self._serve()
         finally:
-            self.hub.release(self)
             if not self.closed_by_engine:
                 with contextlib.suppress(Exception):
                     self.session.abort()
+            # The session holds our listener and we hold the session: break the cycle so the
+            # session's audio is freed now, not at the next full garbage collection.
+            self.session = None
+            self.outbox = asyncio.Queue()
+            self.hub.release(self)
             log.info(
                 "client %s (%s) gone: %d frames, %.1f s of audio",
                 self.client_id,
@@ -361,8 +368,24 @@ def _reason(text: str) -> str:
 # --------------------------------------------------------------------------- all clients
 
 
+def _load_malloc_trim() -> Optional[Callable[[int], int]]:
+    """glibc's ``malloc_trim``, or None on other C libraries."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_malloc_trim = _load_malloc_trim()
+
+
 class Hub:
     """The engine plus the set of live WebSocket connections."""
+
+    TRIM_DELAY = 2.0  # seconds after the last client left
+    TRIM_MAX_INTERVAL = 30.0
 
     def __init__(self, engine: Any, options: ApiOptions) -> None:
         self.engine = engine
@@ -370,6 +393,8 @@ class Hub:
         self.connections: dict[int, Connection] = {}
         self.draining = False
         self.config_lock = asyncio.Lock()
+        self._trim_handle: Optional[asyncio.TimerHandle] = None
+        self._last_trim = 0.0
 
     def reserve(self, conn: Connection) -> None:
         if self.draining:
@@ -383,7 +408,29 @@ class Hub:
         self.connections[id(conn)] = conn
 
     def release(self, conn: Connection) -> None:
-        self.connections.pop(id(conn), None)
+        if self.connections.pop(id(conn), None) is not None:
+            self._schedule_trim()
+
+    def _schedule_trim(self) -> None:
+        """Give memory freed by ended sessions back to the OS, a moment after they end.
+
+        A session's audio and decoder tensors are freed by the engine's thread, and glibc keeps
+        freed pages in its arenas; under connect/disconnect churn the resident size creeps up
+        without a trim (measured on tiny.en: about +5% per 200 cycles; flat with it).
+        """
+        if _malloc_trim is None:
+            return
+        loop = asyncio.get_running_loop()
+        if self._trim_handle is not None:  # debounce: trim once the churn pauses ...
+            self._trim_handle.cancel()
+        overdue = loop.time() - self._last_trim > self.TRIM_MAX_INTERVAL  # ... or now and then
+
+        def fire() -> None:
+            self._trim_handle = None
+            self._last_trim = loop.time()
+            loop.run_in_executor(None, _malloc_trim, 0)
+
+        self._trim_handle = loop.call_later(0 if overdue else self.TRIM_DELAY, fire)
 
 
 # --------------------------------------------------------------------------- the app

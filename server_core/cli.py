@@ -136,7 +136,7 @@ def resolve_model_choice(args: argparse.Namespace, env: Mapping[str, str]) -> Mo
 
 
 def resolve_log_level(flag: Optional[str], env: Mapping[str, str]) -> str:
-    level = (flag or env.get(ENV_LOG_LEVEL) or "INFO").strip().upper()
+    level = (flag or env.get(ENV_LOG_LEVEL) or "WARNING").strip().upper()
     if level == "WARN":
         level = "WARNING"
     if level not in LOG_LEVELS:
@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="close a client that sends nothing for this many seconds (default 60)",
     )
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
-    p.add_argument("--log-level", help=f"log level (env {ENV_LOG_LEVEL}; default INFO)")
+    p.add_argument("--log-level", help=f"log level (env {ENV_LOG_LEVEL}; default WARNING)")
     return p
 
 

@@ -22,6 +22,7 @@ class DecodeOptions:
     audio_max_len: float = 25.0  # seconds of audio in one segment (at most 30)
     min_chunk: float = 1.0  # seconds of new speech that make a session ready
     beams: int = 1  # 1 = greedy; beam search is reserved
+    agreement: bool = True  # commit only what the previous step also hypothesised
     no_speech_threshold: float = 0.6
 
     def validate(self) -> None:

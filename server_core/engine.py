@@ -227,14 +227,17 @@ class Engine:
         name, model = pending
         for s in list(self._sessions.values()):
             s.ingest()
-            s.close_open_segment()
-            while s.segments:  # close every open utterance with the model that began it
-                self._run([s.next_job(self._max_window())])
+            s.close_utterance()
+            while s.has_work():  # close every open utterance with the model that began it
+                job = s.next_job(self._max_window())
+                if job is None:
+                    break
+                self._run([job])
         self._decoder = AlignAttDecoder(model, self.config.decode)
         self.model_name = name
         use_all_cores(self.config.threads)
         for s in list(self._sessions.values()):
-            s.context = self._initial_context()
+            s.restart(self._initial_context())
             s.context_model = model
         self._swap_done.set()
         log.info("switched to model %s", name)
@@ -268,7 +271,8 @@ class Engine:
             s.ingest()
             self._apply_lag_policy(s)
         min_samples = int(self.config.decode.min_chunk * SAMPLE_RATE)
-        ready = [s for s in sessions if not s.aborted and s.ready(min_samples)]
+        max_samples = self._max_window()
+        ready = [s for s in sessions if not s.aborted and s.ready(min_samples, max_samples)]
         if ready:
             ready.sort(key=lambda s: s.pending_since())
             batch = ready[: max(1, self.config.max_batch)]
@@ -305,22 +309,32 @@ class Engine:
         decoder = self._decoder
         assert decoder is not None
         t0 = time.perf_counter()
-        features = decoder.encode([job.audio for job in jobs])
+        try:
+            features = decoder.encode([job.audio for job in jobs])
+        except Exception as e:
+            log.exception("encoder step failed")
+            for job in jobs:
+                job.session.drop_pending(f"{type(e).__name__}: {e}")
+            return
         static = self._static_prompt()
         for i, job in enumerate(jobs):
             s = job.session
             if s.aborted:
                 continue
             feats = features[i : i + 1]
-            window = job.segment.window
+            window = job.buffer.window
             if window.language is None:
                 window.language = self._language_for(s, feats)
-            tokenizer = decoder.tokenizer(window.language)
-            prompt = decoder.prompt(tokenizer, s.context, static)
-            result = decoder.step(
-                feats, job.audio.shape[0], tokenizer, prompt, window, final=job.final
-            )
-            s.apply(job, result, tokenizer.decode, self.config.decode.frame_threshold)
+            try:
+                tokenizer = decoder.tokenizer(window.language)
+                prompt = decoder.prompt(tokenizer, s.context, static)
+                result = decoder.step(
+                    feats, job.audio.shape[0], tokenizer, prompt, window, final=job.final
+                )
+                s.apply(job, result, tokenizer.decode, self.config.decode.frame_threshold)
+            except Exception as e:  # one bad step must not stall the session or the engine
+                log.exception("decoder step for %s failed", s.client_id)
+                s.drop_pending(f"{type(e).__name__}: {e}")
             keep = self.config.decode.max_context_tokens
             if len(s.context) > 4 * keep:
                 del s.context[: len(s.context) - keep]

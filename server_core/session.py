@@ -1,4 +1,4 @@
-"""Per-client state: received audio, VAD, the segments of speech waiting for the decoder.
+"""Per-client state: received audio, VAD, and the audio buffer the decoder works on.
 
 `push`, `end` and `abort` are called from any thread; everything else runs on the engine's
 scheduler thread.
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PREROLL_SAMPLES = int(1.5 * SAMPLE_RATE)
+RESET_GAP = 2 * SAMPLE_RATE  # longer silence ends the left context
 
 
 class SessionClosedError(RuntimeError):
@@ -46,39 +47,55 @@ def validate_chunk(audio: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class Segment:
-    """Contiguous speech (one utterance, or the part of it not yet decoded)."""
+class Buffer:
+    """The audio the decoder sees: the current utterance, with earlier ones as left context.
+
+    Silences shorter than ``RESET_GAP`` stay in, so Whisper hears speech in its real rhythm;
+    the committed tokens of the whole buffer are the decoder's forced prefix.
+    """
 
     start: int  # stream sample of audio[0]
     audio: np.ndarray
-    closed: bool = False
     decoded_upto: int = 0  # samples of `audio` the last decoder step saw
     window: WindowState = field(default_factory=WindowState)
+    final_end: int = 0  # samples of `audio` covered by closed utterances
     emitted_text: str = ""  # text of `window.tokens` already sent
     emitted_end: float = 0.0  # stream seconds where the last sent text ended
-    utterance_open: bool = False  # some text of this utterance was sent without final
-    pending_since: float | None = None
+    utterance_open: bool = False  # text of the current utterance was sent without final
+
+    @property
+    def end(self) -> int:
+        return self.start + int(self.audio.shape[0])
 
     def append(self, audio: np.ndarray) -> None:
         if audio.size:
             self.audio = np.concatenate([self.audio, audio])
-            if self.pending_since is None:
-                self.pending_since = time.monotonic()
 
-    @property
-    def new_samples(self) -> int:
-        return int(self.audio.shape[0]) - self.decoded_upto
+    def drop_front(self, samples: int) -> list[int]:
+        """Cut ``samples`` of audio (all of it closed utterances); return their tokens."""
+        closed = self.window.closed
+        tokens = self.window.tokens[:closed]
+        del self.window.tokens[:closed], self.window.frames[:closed]
+        shift = samples // 320
+        self.window.frames = [max(0, f - shift) for f in self.window.frames]
+        self.window.closed = 0
+        self.audio = self.audio[samples:]
+        self.start += samples
+        self.decoded_upto = max(0, self.decoded_upto - samples)
+        self.final_end = max(0, self.final_end - samples)
+        self.emitted_text = ""
+        self.window.hypothesis = []
+        return tokens
 
 
 @dataclass
 class Job:
-    """One decoder step for one session: a window of a segment's audio."""
+    """One decoder step for one session: a window at the front of its buffer."""
 
     session: Session
-    segment: Segment
-    offset: int  # start of the window within segment.audio
+    buffer: Buffer
     audio: np.ndarray
-    final: bool  # commit everything: the utterance is closed and the window reaches its end
+    final: bool  # commit everything: an utterance closed at the window's end
     full: bool  # the window is at audio_max_len and more audio waits behind it
 
 
@@ -119,8 +136,11 @@ class Session:
         self._ingested = 0
         self._tail = np.zeros(0, dtype=np.float32)  # recent audio for the VAD pre-roll
         self._tail_start = 0
-        self._last_end = 0
-        self.segments: deque[Segment] = deque()
+        self.buffer: Buffer | None = None
+        self.closed_ends: deque[int] = deque()  # stream samples where utterances closed
+        self._speech_new = 0  # speech samples not yet seen by the decoder
+        self._silence_since: int | None = None  # stream sample where speech last ended
+        self._pending_since: float | None = None
         self.context: list[int] = []  # committed tokens carried as prompt
         self.context_model: object | None = None  # the model those tokens belong to
         self.skipped_seconds = 0.0
@@ -160,10 +180,9 @@ class Session:
 
     @property
     def processed_samples(self) -> int:
-        segments = list(self.segments)
-        if segments:
-            first = segments[0]
-            return first.start + first.decoded_upto
+        buf = self.buffer
+        if buf is not None and self.has_work():
+            return min(self._gate.position, buf.start + buf.decoded_upto)
         return self._gate.position
 
     @property
@@ -184,7 +203,7 @@ class Session:
             return "closed"
         if self._ending:
             return "flushing"
-        return "speech" if self._gate.in_speech or self.segments else "idle"
+        return "speech" if self._gate.in_speech or self.has_work() else "idle"
 
     def info(self) -> SessionInfo:
         return SessionInfo(
@@ -212,61 +231,103 @@ class Session:
             self._closed.set()
 
     def ingest(self) -> None:
-        """Run VAD over the audio pushed since the last call and grow the speech segments."""
+        """Run VAD over the audio pushed since the last call and grow the buffer."""
         with self._lock:
             chunks = list(self._raw)
             self._raw.clear()
             ending = self._ending
         for chunk in chunks:
             self._ingest_chunk(chunk)
-        if ending and self.segments and not self.segments[-1].closed:
-            self.segments[-1].closed = True
+        if ending and self.buffer is not None and self._gate.in_speech:
+            self.close_utterance()
 
     def _ingest_chunk(self, chunk: np.ndarray) -> None:
         self._tail = np.concatenate([self._tail, chunk])
         self._ingested += int(chunk.shape[0])
         for event in self._gate.feed(chunk):
             if event.kind == "start":
-                start = max(event.sample, self._last_end, self._tail_start)
-                self.segments.append(
-                    Segment(start=start, audio=self._slice(start), utterance_open=False)
-                )
-                self.segments[-1].emitted_end = start / SAMPLE_RATE
-            elif self.segments and not self.segments[-1].closed:
-                seg = self.segments[-1]
-                end = max(event.sample, seg.start)
-                have = seg.start + seg.audio.shape[0]
-                if end > have:
-                    seg.append(self._slice(have, end))
-                elif end < have:
-                    seg.audio = seg.audio[: end - seg.start]
-                seg.closed = True
-                self._last_end = end
-        if self._gate.in_speech and (not self.segments or self.segments[-1].closed):
-            # an utterance was cut (model switch) while speech goes on: continue in a new one
-            start = max(self._last_end, self._tail_start)
-            self.segments.append(Segment(start=start, audio=np.zeros(0, dtype=np.float32)))
-            self.segments[-1].emitted_end = start / SAMPLE_RATE
-        if self.segments and not self.segments[-1].closed:
-            seg = self.segments[-1]
-            have = seg.start + seg.audio.shape[0]
-            seg.append(self._slice(have))
+                self._speech_started(event.sample)
+            else:
+                self._speech_ended(event.sample)
+        if self._gate.in_speech and self.buffer is None:  # speech goes on after a reset
+            self._open_buffer(max(self._tail_start, self._ingested - chunk.shape[0]))
+        buf = self.buffer
+        if buf is not None:
+            gap = self._ingested - (self._silence_since or self._ingested)
+            if self._gate.in_speech or self.has_work() or gap <= RESET_GAP:
+                self._grow(buf, self._ingested, speech=self._gate.in_speech)
+            else:
+                self._reset_buffer()
         keep = min(self._tail.shape[0], PREROLL_SAMPLES)
         self._tail_start = self._ingested - keep
         self._tail = self._tail[self._tail.shape[0] - keep :].copy()
 
-    def _slice(self, start: int, end: int | None = None) -> np.ndarray:
-        end = self._ingested if end is None else end
-        lo = max(start, self._tail_start) - self._tail_start
-        hi = max(end, self._tail_start) - self._tail_start
-        return self._tail[lo:hi].copy()
+    def _speech_started(self, sample: int) -> None:
+        buf = self.buffer
+        if buf is not None and buf.end < self._tail_start and not self.has_work():
+            self._reset_buffer()
+        if self.buffer is None:
+            self._open_buffer(max(sample, self._tail_start))
+        self._silence_since = None
 
-    def close_open_segment(self) -> None:
+    def _speech_ended(self, sample: int) -> None:
+        buf = self.buffer
+        if buf is None:
+            return
+        end = max(
+            sample, buf.start + buf.final_end, self.closed_ends[-1] if self.closed_ends else 0
+        )
+        if end > buf.end:
+            self._grow(buf, end, speech=True)
+        if not self.closed_ends or self.closed_ends[-1] < end:
+            self.closed_ends.append(end)
+        self._silence_since = end
+        self._mark_pending()
+
+    def _open_buffer(self, start: int) -> None:
+        self.buffer = Buffer(start=start, audio=np.zeros(0, dtype=np.float32))
+        self.buffer.emitted_end = start / SAMPLE_RATE
+
+    def _grow(self, buf: Buffer, upto: int, speech: bool) -> None:
+        have = buf.end
+        if upto <= have:
+            return
+        lo = max(have, self._tail_start) - self._tail_start
+        hi = upto - self._tail_start
+        piece = self._tail[lo:hi]
+        buf.append(piece)
+        if speech:
+            self._speech_new += int(piece.shape[0])
+            self._mark_pending()
+
+    def _mark_pending(self) -> None:
+        if self._pending_since is None:
+            self._pending_since = time.monotonic()
+
+    def _reset_buffer(self) -> None:
+        """Silence went on: the buffer's text becomes prompt context, its audio is dropped."""
+        buf = self.buffer
+        if buf is not None:
+            self.context.extend(buf.window.tokens)
+        self.buffer = None
+        self._speech_new = 0
+
+    def close_utterance(self) -> None:
         """Close the utterance in progress where the audio received so far ends."""
-        if self.segments and not self.segments[-1].closed:
-            seg = self.segments[-1]
-            seg.closed = True
-            self._last_end = seg.start + seg.audio.shape[0]
+        buf = self.buffer
+        if buf is not None and (not self.closed_ends or self.closed_ends[-1] < buf.end):
+            if self._speech_new > 0 or buf.decoded_upto < buf.audio.shape[0]:
+                self.closed_ends.append(buf.end)
+                self._mark_pending()
+
+    def restart(self, context: list[int]) -> None:
+        """Forget decoder state (after a model switch); speech still going on re-opens it."""
+        self.buffer = None
+        self._speech_new = 0
+        self.context = list(context)
+
+    def has_work(self) -> bool:
+        return bool(self.closed_ends) or self._speech_new > 0
 
     def pending_since(self) -> float:
         """When this session began waiting: its oldest undecoded audio, or its last turn.
@@ -274,32 +335,44 @@ class Session:
         Sorting by this serves the oldest pending audio first, and a session just served goes
         to the back of the queue even if older audio of its own is waiting.
         """
-        if not self.segments:
+        if not self.has_work():
             return float("inf")
-        first = self.segments[0]
-        since = first.pending_since if first.pending_since is not None else time.monotonic()
+        since = self._pending_since if self._pending_since is not None else time.monotonic()
         return max(since, self.last_served_at)
 
-    def ready(self, min_samples: int) -> bool:
-        if not self.segments:
+    def ready(self, min_samples: int, max_samples: int) -> bool:
+        buf = self.buffer
+        if buf is None:
             return False
-        first = self.segments[0]
-        return first.closed or len(self.segments) > 1 or first.new_samples >= min_samples
+        if self.closed_ends or self._speech_new >= min_samples:
+            return True
+        return self._speech_new > 0 and buf.audio.shape[0] >= max_samples
 
     def finished(self) -> bool:
         """Ending, everything ingested and decoded."""
         with self._lock:
             raw_left = bool(self._raw)
-        return self._ending and not raw_left and not self.segments
+        return self._ending and not raw_left and not self.has_work()
 
     def next_job(self, max_samples: int) -> Job | None:
-        if not self.segments:
+        buf = self.buffer
+        if buf is None or not self.has_work():
             return None
-        seg = self.segments[0]
-        window = seg.audio[:max_samples]
-        full = seg.audio.shape[0] > max_samples
-        final = seg.closed and not full
-        return Job(self, seg, 0, window, final=final, full=full)
+        self._trim_context(max_samples)
+        if self.closed_ends:
+            upto = self.closed_ends[0] - buf.start
+            window = buf.audio[: min(upto, max_samples)]
+            full = upto > max_samples
+            return Job(self, buf, window, final=not full, full=full)
+        window = buf.audio[:max_samples]
+        return Job(self, buf, window, final=False, full=buf.audio.shape[0] > max_samples)
+
+    def _trim_context(self, max_samples: int) -> None:
+        """Make room for the current utterance: closed ones leave the window when it fills."""
+        buf = self.buffer
+        assert buf is not None
+        if buf.final_end > 0 and buf.audio.shape[0] > max_samples * 0.8:
+            self.context.extend(buf.drop_front(buf.final_end))
 
     # ---- results of a decoder step --------------------------------------------------------
     def apply(
@@ -309,85 +382,118 @@ class Session:
         decode_text: Callable[[list[int]], str],
         frame_threshold: int,
     ) -> None:
-        seg = job.segment
+        buf = job.buffer
         self.last_served_at = time.monotonic()
-        seg.window.tokens.extend(result.tokens)
-        seg.window.frames.extend(result.frames)
-        seg.decoded_upto = max(seg.decoded_upto, job.offset + job.audio.shape[0])
-        seg.pending_since = None if seg.new_samples <= 0 else time.monotonic()
-        text = decode_text(seg.window.tokens)
+        self._pending_since = None
+        win = buf.window
+        win.tokens.extend(result.tokens)
+        win.frames.extend(result.frames)
+        win.hypothesis = list(result.hypothesis)
+        seen = job.audio.shape[0]
+        buf.decoded_upto = max(buf.decoded_upto, seen)
+        self._speech_new = max(0, buf.audio.shape[0] - seen) if job.final or job.full else 0
+        text = decode_text(win.tokens[win.closed :])
         if not job.final:
             text = text.rstrip("\ufffd")
-        fresh = text[len(seg.emitted_text) :] if text.startswith(seg.emitted_text) else ""
-        end_frame = seg.window.frames[-1] + 1 if seg.window.frames else 0
+        fresh = text[len(buf.emitted_text) :] if text.startswith(buf.emitted_text) else ""
         if job.final:
-            self._close_window(seg, fresh, (seg.start + job.audio.shape[0]) / SAMPLE_RATE)
-            self.segments.popleft()
-            return
-        if job.full:
-            self._advance_window(seg, job, result, fresh, frame_threshold)
-            return
-        if fresh:
-            end = (seg.start + end_frame * 320) / SAMPLE_RATE
-            self._send_text(seg, fresh, end, final=False)
-            seg.emitted_text = text
+            self.closed_ends.popleft()
+            self._close_utterance(buf, fresh, (buf.start + seen) / SAMPLE_RATE, seen)
+        elif job.full:
+            self._advance_window(buf, job, text, fresh, decode_text)
+        elif fresh:
+            end_frame = win.frames[-1] + 1 if win.frames else 0
+            self._send_text(buf, fresh, (buf.start + end_frame * 320) / SAMPLE_RATE, final=False)
+            buf.emitted_text = text
+        if self.has_work():
+            self._mark_pending()
 
-    def _send_text(self, seg: Segment, text: str, end: float, final: bool) -> None:
-        end = max(end, seg.emitted_end)
-        self.emit(TranscriptEvent(self.client_id, text, seg.emitted_end, end, final))
-        seg.emitted_end = end
-        seg.utterance_open = not final
+    def _send_text(self, buf: Buffer, text: str, end: float, final: bool) -> None:
+        end = max(end, buf.emitted_end)
+        self.emit(TranscriptEvent(self.client_id, text, buf.emitted_end, end, final))
+        buf.emitted_end = end
+        buf.utterance_open = not final
 
-    def _close_window(self, seg: Segment, fresh: str, end: float) -> None:
-        """Send what remains of the window as the utterance's final text; carry its context."""
-        if fresh or seg.utterance_open:
-            self._send_text(seg, fresh, end, final=True)
-        self.context.extend(seg.window.tokens)
-        seg.window = WindowState(language=None)
-        seg.emitted_text = ""
+    def _close_utterance(self, buf: Buffer, fresh: str, end: float, end_sample: int) -> None:
+        """Send what remains of the utterance as its final text; it becomes left context."""
+        if fresh or buf.utterance_open:
+            self._send_text(buf, fresh, end, final=True)
+        buf.window.closed = len(buf.window.tokens)
+        buf.final_end = max(buf.final_end, end_sample)
+        buf.emitted_text = ""
+        buf.window.hypothesis = []
+        buf.window.language = None  # resolved again (detected, with "auto") per utterance
 
     def _advance_window(
-        self, seg: Segment, job: Job, result: StepResult, fresh: str, frame_threshold: int
+        self,
+        buf: Buffer,
+        job: Job,
+        text: str,
+        fresh: str,
+        decode_text: Callable[[list[int]], str],
     ) -> None:
-        """The window is full: close it after the committed text and start a new one there."""
-        n = job.audio.shape[0]
-        if seg.window.frames:
-            cut_frame = (
-                result.boundary_frame
-                if result.boundary_frame is not None
-                else (seg.window.frames[-1] + 1)
+        """The window is full: slide it forward by about half, keeping the second half.
+
+        Tokens of the audio that leaves become prompt context; tokens of the audio that stays
+        remain the forced prefix, so no word is cut in two at the seam.
+        """
+        win = buf.window
+        if fresh:
+            end_frame = win.frames[-1] + 1 if win.frames else 0
+            self._send_text(buf, fresh, (buf.start + end_frame * 320) / SAMPLE_RATE, final=False)
+            buf.emitted_text = text
+        half = (job.audio.shape[0] // 320) // 2
+        k = next((i for i in range(win.closed, len(win.frames)) if win.frames[i] >= half), None)
+        cut_frame = half if k is None else max(1, win.frames[k] - 5)
+        k = len(win.tokens) if k is None else k
+        self.context.extend(win.tokens[:k])
+        kept = win.tokens[k:]
+        win.frames = [max(0, f - cut_frame) for f in win.frames[k:]]
+        win.tokens = kept
+        win.closed = 0
+        cut = cut_frame * 320
+        buf.audio = buf.audio[cut:]
+        buf.start += cut
+        buf.decoded_upto = max(0, buf.decoded_upto - cut)
+        buf.final_end = max(0, buf.final_end - cut)
+        buf.emitted_text = decode_text(kept).rstrip("\ufffd") if buf.utterance_open else ""
+        self._speech_new = max(0, buf.audio.shape[0] - buf.decoded_upto)
+
+    def drop_pending(self, reason: str) -> None:
+        """A decoder step failed on this session's audio: say so and move past it."""
+        seconds = (self._speech_new + (self.buffer.audio.shape[0] if self.buffer else 0)) / (
+            SAMPLE_RATE
+        )
+        if self.buffer is not None:
+            self._close_utterance(self.buffer, "", self.buffer.emitted_end, 0)
+        self.buffer = None
+        self.closed_ends.clear()
+        self._speech_new = 0
+        self.emit(
+            NoticeEvent(
+                self.client_id,
+                "engine_error",
+                f"transcription failed ({reason}); {seconds:.1f} s of audio were not transcribed",
+                skipped_seconds=round(seconds, 3),
             )
-            cut = min(n, max(cut_frame, seg.window.frames[-1] + 1) * 320)
-        else:
-            cut = n
-        if cut < SAMPLE_RATE:  # no progress possible; decode what the window has to the end
-            cut = n
-        end = (seg.start + cut) / SAMPLE_RATE
-        self._close_window(seg, fresh, end)
-        seg.audio = seg.audio[cut:]
-        seg.start += cut
-        seg.decoded_upto = 0
-        seg.emitted_end = seg.start / SAMPLE_RATE
-        seg.pending_since = time.monotonic()
+        )
 
     def skip_backlog(self, keep_samples: int) -> float:
-        """Lag policy "skip": drop the oldest undecoded speech, keep the newest ``keep_samples``."""
-        skipped = 0
-        while len(self.segments) > 1:
-            seg = self.segments.popleft()
-            skipped += seg.audio.shape[0] - seg.decoded_upto
-            self._close_window(seg, "", seg.emitted_end)
-        if self.segments:
-            seg = self.segments[0]
-            drop = seg.audio.shape[0] - keep_samples
-            if drop > 0:
-                committed = (seg.window.frames[-1] + 1) * 320 if seg.window.frames else 0
-                skipped += max(0, drop - committed)
-                self._close_window(seg, "", seg.emitted_end)
-                seg.audio = seg.audio[drop:]
-                seg.start += drop
-                seg.decoded_upto = 0
-                seg.emitted_end = seg.start / SAMPLE_RATE
+        """Lag policy "skip": drop the oldest undecoded audio, keep the newest ``keep_samples``."""
+        buf = self.buffer
+        if buf is None:
+            return 0.0
+        drop = buf.audio.shape[0] - keep_samples
+        if drop <= 0:
+            return 0.0
+        own = buf.window.frames[buf.window.closed :]
+        committed = (own[-1] + 1) * 320 if own else buf.final_end
+        skipped = max(0, drop - committed)
+        self._close_utterance(buf, "", buf.emitted_end, drop)
+        self.context.extend(buf.drop_front(drop))
+        buf.emitted_end = buf.start / SAMPLE_RATE
+        while self.closed_ends and self.closed_ends[0] <= buf.start:
+            self.closed_ends.popleft()
         seconds = skipped / SAMPLE_RATE
         if seconds > 0:
             self.skipped_seconds += seconds
@@ -396,7 +502,7 @@ class Session:
                     self.client_id,
                     "lag_skip",
                     f"transcription fell behind; skipped {seconds:.1f} s of audio "
-                    f"to catch up (now at {self.processed_samples / SAMPLE_RATE:.1f} s)",
+                    f"to catch up (now at {buf.start / SAMPLE_RATE:.1f} s)",
                     skipped_seconds=round(seconds, 3),
                 )
             )
