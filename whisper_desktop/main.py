@@ -5,7 +5,12 @@ This module must not import Qt: `--server-only`, `simulate` and `history` run wi
 
 from __future__ import annotations
 
+import os
 import sys
+
+# Idle OpenMP threads otherwise spin on the CPU between model steps (about 3/4 of two cores
+# with two silent captures); must be set before torch is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def main(argv: list[str] | None = None) -> int:
