@@ -11,14 +11,14 @@ ended), the largest lag seen, and compute seconds per second of audio.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
 import difflib
 import json
 import os
-from pathlib import Path
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -100,15 +100,66 @@ def word_latencies(res: StreamResult, words: list[tuple[str, float]], speed: flo
 def offline_words(model, audio: np.ndarray, language: str) -> tuple[str, list[tuple[str, float]]]:
     import whisper
 
-    result = whisper.transcribe(
-        model, audio, language=language, fp16=False, word_timestamps=True
-    )
+    result = whisper.transcribe(model, audio, language=language, fp16=False, word_timestamps=True)
     words: list[tuple[str, float]] = []
     for seg in result["segments"]:
         for w in seg.get("words", []):
             for token in normalize(w["word"], language == "en"):
                 words.append((token, float(w["end"])))
     return result["text"], words
+
+
+def stream_all(engine: Engine, clips: dict[str, np.ndarray], speed: float):
+    """Run every clip as its own real-time session at once; return results, compute s, wall s."""
+    compute = [0.0]
+    engine.on_step = lambda ids, secs: compute.__setitem__(0, compute[0] + secs)
+    results: dict[str, StreamResult] = {}
+    threads = [
+        threading.Thread(target=run_stream, args=(engine, cid, audio, speed, results))
+        for cid, audio in clips.items()
+    ]
+    wall0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    engine.on_step = None
+    return results, compute[0], time.monotonic() - wall0
+
+
+def make_engine(
+    model: str,
+    language: str,
+    device: str = "auto",
+    max_batch: int = 8,
+    frame_threshold: int = DecodeOptions.frame_threshold,
+    min_chunk: float = DecodeOptions.min_chunk,
+) -> Engine:
+    engine = Engine(
+        EngineConfig(
+            model=model,
+            device=device,
+            max_batch=max_batch,
+            lag_policy="keep",
+            decode=DecodeOptions(
+                language=language, frame_threshold=frame_threshold, min_chunk=min_chunk
+            ),
+        ),
+        progress=lambda m: print(m, file=sys.stderr),
+    )
+    engine.start()
+    return engine
+
+
+def load_clips(names: list[str]) -> dict[str, tuple[Path, np.ndarray]]:
+    paths = [Path(c) if c.endswith(".wav") else speech_dir() / f"{c}.wav" for c in names]
+    clips: dict[str, tuple[Path, np.ndarray]] = {}
+    for path in paths:
+        cid, n = path.stem, 2
+        while cid in clips:
+            cid, n = f"{path.stem}-{n}", n + 1
+        clips[cid] = (path, read_wav(path))
+    return clips
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,51 +174,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-batch", type=int, default=8)
     a = p.parse_args(argv)
 
-    paths = [Path(c) if c.endswith(".wav") else speech_dir() / f"{c}.wav" for c in a.clips]
-    clips = {}
-    for path in paths:
-        cid, n = path.stem, 2
-        while cid in clips:
-            cid, n = f"{path.stem}-{n}", n + 1
-        clips[cid] = (path, read_wav(path))
-    engine = Engine(
-        EngineConfig(
-            model=a.model,
-            device=a.device,
-            max_batch=a.max_batch,
-            lag_policy="keep",
-            decode=DecodeOptions(
-                language=a.language, frame_threshold=a.frame_threshold, min_chunk=a.min_chunk
-            ),
-        ),
-        progress=lambda m: print(m, file=sys.stderr),
-    )
-    engine.start()
+    clips = load_clips(a.clips)
+    engine = make_engine(a.model, a.language, a.device, a.max_batch, a.frame_threshold, a.min_chunk)
     english = a.language == "en"
-    offline = {}
-    for cid, (path, audio) in clips.items():
-        offline[cid] = offline_words(engine.model, audio, a.language if a.language != "auto" else None)
-
-    compute = [0.0]
-    engine.on_step = lambda ids, secs: compute.__setitem__(0, compute[0] + secs)
-    results: dict[str, StreamResult] = {}
-    threads = [
-        threading.Thread(target=run_stream, args=(engine, cid, audio, a.speed, results))
-        for cid, (_, audio) in clips.items()
-    ]
-    wall0 = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.monotonic() - wall0
+    language = None if a.language == "auto" else a.language
+    offline = {
+        cid: offline_words(engine.model, audio, language) for cid, (_, audio) in clips.items()
+    }
+    results, compute, wall = stream_all(
+        engine, {cid: audio for cid, (_, audio) in clips.items()}, a.speed
+    )
     engine.stop()
 
-    report: dict = {"model": a.model, "language": a.language, "speed": a.speed,
-                    "device": engine.device, "streams": len(clips),
-                    "frame_threshold": a.frame_threshold, "min_chunk": a.min_chunk, "clips": {}}
+    report: dict = {
+        "model": a.model,
+        "language": a.language,
+        "speed": a.speed,
+        "device": engine.device,
+        "streams": len(clips),
+        "frame_threshold": a.frame_threshold,
+        "min_chunk": a.min_chunk,
+        "clips": {},
+    }
     all_lat: list[float] = []
-    for cid, (path, audio) in clips.items():
+    for cid, (path, _audio) in clips.items():
         res = results[cid]
         ref_path = path.with_suffix(".txt")
         ref = ref_path.read_text(encoding="utf-8") if ref_path.exists() else offline[cid][0]
@@ -185,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     audio_total = sum(r.audio_seconds for r in results.values())
     report["latency_mean_s"] = round(float(np.mean(all_lat)), 3) if all_lat else None
     report["latency_p90_s"] = round(float(np.percentile(all_lat, 90)), 3) if all_lat else None
-    report["compute_s_per_audio_s"] = round(compute[0] / audio_total, 4)
+    report["compute_s_per_audio_s"] = round(compute / audio_total, 4)
     report["wall_s"] = round(wall, 2)
     print(json.dumps(report, indent=2))
     return 0
