@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -100,7 +101,8 @@ def word_latencies(res: StreamResult, words: list[tuple[str, float]], speed: flo
 def offline_words(model, audio: np.ndarray, language: str) -> tuple[str, list[tuple[str, float]]]:
     import whisper
 
-    result = whisper.transcribe(model, audio, language=language, fp16=False, word_timestamps=True)
+    fp16 = next(model.parameters()).dtype == torch.float16
+    result = whisper.transcribe(model, audio, language=language, fp16=fp16, word_timestamps=True)
     words: list[tuple[str, float]] = []
     for seg in result["segments"]:
         for w in seg.get("words", []):
