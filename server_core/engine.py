@@ -86,8 +86,9 @@ class Engine:
         from server_core.models import load_model
 
         model = load_model(spec, device=self.device, progress=self._progress)
-        if self.device == "cuda":
-            model = model.half()
+        if self.device == "cuda":  # whisper keeps fp32 weights (its LayerNorm needs them)
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
         model.eval()
         return model
 
