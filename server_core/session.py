@@ -238,7 +238,7 @@ class Session:
             ending = self._ending
         for chunk in chunks:
             self._ingest_chunk(chunk)
-        if ending and self.buffer is not None and self._gate.in_speech:
+        if ending and self.buffer is not None:
             self.close_utterance()
 
     def _ingest_chunk(self, chunk: np.ndarray) -> None:
@@ -315,10 +315,14 @@ class Session:
     def close_utterance(self) -> None:
         """Close the utterance in progress where the audio received so far ends."""
         buf = self.buffer
-        if buf is not None and (not self.closed_ends or self.closed_ends[-1] < buf.end):
+        if buf is None:
+            return
+        if not self.closed_ends or self.closed_ends[-1] < buf.end:
             if self._speech_new > 0 or buf.decoded_upto < buf.audio.shape[0]:
                 self.closed_ends.append(buf.end)
                 self._mark_pending()
+                return
+        self._speech_new = 0  # nothing left that a final decode would see
 
     def restart(self, context: list[int]) -> None:
         """Forget decoder state (after a model switch); speech still going on re-opens it."""
