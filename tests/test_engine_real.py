@@ -181,3 +181,12 @@ def test_base_auto_language_gives_english_on_english(speech_dir):
     print("auto on jfk:", got.text)
     assert wer(reference(wav), got.text) <= 0.3
     assert "country" in got.text.lower()
+
+
+@pytest.mark.parametrize("tail_seconds", [0.0, 0.3, 1.5, 3.0])
+def test_end_after_any_trailing_silence_flushes(tiny_engine, speech_dir, tail_seconds):
+    audio = read_wav(speech_dir / "fleurs_en_003.wav")
+    padded = np.concatenate([audio, np.zeros(int(tail_seconds * SAMPLE_RATE), np.float32)])
+    got = stream(tiny_engine, f"tail-{tail_seconds}", padded, speed=0, timeout=120)
+    assert "cabbage" in got.text.lower()
+    assert got.transcripts[-1].final
