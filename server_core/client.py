@@ -143,6 +143,9 @@ class AudioSource:
         raise NotImplementedError
         yield  # pragma: no cover
 
+    def stop(self) -> None:
+        """End the source soon: what was captured is still delivered, then frames() ends."""
+
     def close(self) -> None:
         pass
 
@@ -161,11 +164,15 @@ class FileSource(AudioSource):
         self.speed = speed
         self.frame = max(1, int(SAMPLE_RATE * frame_ms / 1000))
         self.position = 0  # samples handed out so far
+        self.stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
 
     async def frames(self) -> AsyncIterator[np.ndarray]:
         t0 = time.monotonic()
         start = self.position
-        while self.position < self.audio.shape[0]:
+        while self.position < self.audio.shape[0] and not self.stopped:
             due = t0 + (self.position - start) / SAMPLE_RATE / self.speed
             delay = due - time.monotonic()
             if delay > 0:
@@ -205,6 +212,8 @@ class LiveSource(AudioSource):
                 self._loop.call_soon_threadsafe(self._put, chunk)
 
     def _put(self, chunk: np.ndarray) -> None:
+        if self._stop.is_set():
+            return
         self._queue.append(np.asarray(chunk, dtype=np.float32).reshape(-1))
         self._queued += chunk.size
         limit = int(LIVE_BACKLOG_SECONDS * SAMPLE_RATE)
@@ -219,14 +228,16 @@ class LiveSource(AudioSource):
 
     async def frames(self) -> AsyncIterator[np.ndarray]:
         assert self._event is not None
-        while not self._stop.is_set():
-            if not self._queue:
+        while True:
+            if self._queue:
+                chunk = self._queue.popleft()
+                self._queued -= chunk.size
+                yield chunk
+            elif self._stop.is_set():
+                return
+            else:
                 self._event.clear()
                 await self._event.wait()
-                continue
-            chunk = self._queue.popleft()
-            self._queued -= chunk.size
-            yield chunk
 
     def stop(self) -> None:
         self._stop.set()
@@ -357,7 +368,7 @@ class Stream:
                 why = f"cannot connect: {e or type(e).__name__}"
             self.printer.end_line()
             failures += 1
-            if self.stop.is_set() and not self.source.finite:
+            if self.stop.is_set():  # stopped by the user: do not reconnect
                 return 0
             if self.opts.max_attempts is not None and failures >= self.opts.max_attempts:
                 _warn(f"{self.opts.client_id}: {why}; giving up")
@@ -405,25 +416,8 @@ class Stream:
         raise Fatal(f"refused: {error.get('message')}")
 
     async def _send(self, ws) -> None:
-        frames = self.source.frames().__aiter__()
-        while True:
-            next_frame = asyncio.ensure_future(frames.__anext__())
-            stop = asyncio.ensure_future(self.stop.wait())
-            await asyncio.wait({next_frame, stop}, return_when=asyncio.FIRST_COMPLETED)
-            if not next_frame.done():
-                next_frame.cancel()
-                stop_now = True
-            else:
-                stop.cancel()
-                try:
-                    chunk = next_frame.result()
-                except StopAsyncIteration:
-                    stop_now = True
-                else:
-                    await ws.send(encode_frame(chunk, self.opts.format))
-                    continue
-            if stop_now:
-                break
+        async for chunk in self.source.frames():  # ends at the end of a file, or on stop()
+            await ws.send(encode_frame(chunk, self.opts.format))
         await ws.send(json.dumps({"type": "end"}))
         await asyncio.sleep(self.opts.end_timeout)
         _warn(f"{self.opts.client_id}: no 'done' within {self.opts.end_timeout:g} s")
@@ -497,6 +491,8 @@ async def _run(args: argparse.Namespace, sources: list[tuple[str, AudioSource]])
             return
         _warn("stopping: flushing (Ctrl+C again to quit at once)")
         stop.set()
+        for _, source in sources:
+            source.stop()  # no more audio; what was captured is still sent, then "end"
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -515,6 +511,7 @@ async def _run(args: argparse.Namespace, sources: list[tuple[str, AudioSource]])
             token=args.token,
             language=args.language,
             max_attempts=args.retries,
+            end_timeout=120.0 if source.finite else 30.0,
         )
         streams.append(Stream(opts, source, printer, stop))
     try:

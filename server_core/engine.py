@@ -300,7 +300,7 @@ class Engine:
         if self.config.lag_policy != "skip" or s.ending:
             return
         if s.lag > self.config.max_lag:
-            keep = int(min(self.config.max_lag / 3, self.config.decode.audio_max_len) * SAMPLE_RATE)
+            keep = int(min(self.config.max_lag / 2, self.config.decode.audio_max_len) * SAMPLE_RATE)
             s.skip_backlog(keep)
 
     # ---- runner --------------------------------------------------------------------------

@@ -145,6 +145,7 @@ class Session:
         self.context_model: object | None = None  # the model those tokens belong to
         self.skipped_seconds = 0.0
         self.last_served_at = 0.0
+        self._end_seen = False  # ingest() has seen end() and closed the last utterance
 
     # ---- any thread ----------------------------------------------------------------------
     def push(self, audio: np.ndarray) -> None:
@@ -240,6 +241,7 @@ class Session:
             self._ingest_chunk(chunk)
         if ending and self.buffer is not None:
             self.close_utterance()
+        self._end_seen = ending
 
     def _ingest_chunk(self, chunk: np.ndarray) -> None:
         self._tail = np.concatenate([self._tail, chunk])
@@ -318,7 +320,7 @@ class Session:
         if buf is None:
             return
         if not self.closed_ends or self.closed_ends[-1] < buf.end:
-            if self._speech_new > 0 or buf.decoded_upto < buf.audio.shape[0]:
+            if buf.audio.shape[0] > buf.final_end:  # audio no final decode has closed yet
                 self.closed_ends.append(buf.end)
                 self._mark_pending()
                 return
@@ -356,7 +358,7 @@ class Session:
         """Ending, everything ingested and decoded."""
         with self._lock:
             raw_left = bool(self._raw)
-        return self._ending and not raw_left and not self.has_work()
+        return self._end_seen and not raw_left and not self.has_work()
 
     def next_job(self, max_samples: int) -> Job | None:
         buf = self.buffer

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from server_core.engine import DuplicateSessionError, Engine
 from server_core.session import SessionClosedError
 from server_core.wavfile import read_wav
 from server_core.wer import wer
-from tests.streaming import reference, stream, stream_many
+from tests.streaming import Collected, reference, stream, stream_many
 
 pytestmark = pytest.mark.model
 
@@ -190,3 +191,29 @@ def test_end_after_any_trailing_silence_flushes(tiny_engine, speech_dir, tail_se
     got = stream(tiny_engine, f"tail-{tail_seconds}", padded, speed=0, timeout=120)
     assert "cabbage" in got.text.lower()
     assert got.transcripts[-1].final
+
+
+def test_lag_over_the_bound_skips_with_a_notice(speech_dir):
+    engine = Engine(
+        EngineConfig(
+            model="tiny.en", decode=DecodeOptions(language="en"), lag_policy="skip", max_lag=8.0
+        )
+    )
+    engine.start()
+    try:
+        audio = read_wav(speech_dir / "ljs_lj001_b.wav")[: 40 * SAMPLE_RATE]
+        got = Collected()
+        session = engine.open_session("overloaded", got)
+        session.push(audio)  # 40 s at once: far past the 8 s bound
+        deadline = time.monotonic() + 60
+        while not got.notices and time.monotonic() < deadline:
+            time.sleep(0.1)
+        session.end()
+        assert got.closed.wait(120)
+    finally:
+        engine.stop()
+    skips = [n for n in got.notices if n.code == "lag_skip"]
+    assert skips, "no lag_skip notice although 40 s arrived at once with an 8 s bound"
+    assert all(n.skipped_seconds > 0 and "skipped" in n.message for n in skips)
+    assert sum(n.skipped_seconds for n in skips) >= 20
+    assert got.text, got.events  # the newest audio is still transcribed
