@@ -56,7 +56,8 @@ class Chromium:
         self.log = open(self.profile / "chromium.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(args + [url], stdout=self.log, stderr=subprocess.STDOUT)
         self._ids = itertools.count(1)
-        self.ws = connect(self._page_ws_url(), max_size=64 * 1024 * 1024, open_timeout=20)
+        ws = connect(self._page_ws_url(), max_size=64 * 1024 * 1024, open_timeout=20)
+        self.ws = ws.__enter__()  # closed in close()
 
     def _page_ws_url(self, timeout: float = 30.0) -> str:
         port_file = self.profile / "DevToolsActivePort"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from desktop_env import pulse_env  # noqa: F401
 from fake_engine import FakeEngine
 
 from server_core import client as cli
@@ -230,6 +231,28 @@ def test_reconnects_when_the_server_restarts(tmp_path: Path) -> None:
     assert out.rstrip().endswith("last.")
 
 
+def test_ctrl_c_flushes_and_exits_0(server, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+
+    from server_helpers import ROOT
+
+    wav = write_wav(tmp_path / "long.wav", 30.0)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server_core.client", "--server", server.ws_url, "--file", str(wav)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    )
+    time.sleep(3.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "flushing" in err and out.startswith("w1") and out.rstrip().endswith("last.")
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="console script check is for the venv")
 def test_console_script_is_installed() -> None:
     script = Path(sys.executable).parent / "whisper-desktop-client"
@@ -239,3 +262,60 @@ def test_console_script_is_installed() -> None:
 
     proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "--both" in proc.stdout and "--loopback" in proc.stdout
+
+
+# --------------------------------------------------------------------------- real devices
+
+
+@pytest.mark.e2e
+@pytest.mark.model
+def test_both_streams_mic_and_system_audio_to_the_real_server(pulse_env, speech_dir):  # noqa: F811
+    """`--both` on virtual PulseAudio devices: one clip plays into the virtual mic, another
+    into the speaker; the client sends them as `user` and `system`; Ctrl+C flushes both."""
+    import os
+    import signal
+    import subprocess
+
+    from server_helpers import ROOT, ServerProcess
+
+    from server_core.wer import wer
+
+    srv = ServerProcess("--model", "tiny.en", "--language", "en", "--port", "0").wait_listening()
+    env = pulse_env.child_env(PYTHONPATH=str(ROOT))
+    env.pop("QT_QPA_PLATFORM", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server_core.client", "--server", srv.ws_url, "--both"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    clips = {"user": "jfk_inaugural", "system": "fleurs_en_005"}
+    try:
+        deadline = time.monotonic() + 30
+        while {c["client_id"] for c in srv.clients()} != {"user", "system"}:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.2)
+        players = [
+            pulse_env.play(speech_dir / f"{clips['user']}.wav", "micsink"),
+            pulse_env.play(speech_dir / f"{clips['system']}.wav", "speaker"),
+        ]
+        for p in players:
+            p.wait(60)
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        srv.stop(signal.SIGINT)
+    print(out, err)
+    assert proc.returncode == 0, err
+    for cid, name in clips.items():
+        lines = [line[len(cid) + 3 :] for line in out.splitlines() if line.startswith(f"[{cid}] ")]
+        text = " ".join(lines)
+        score = wer((speech_dir / f"{name}.txt").read_text(), text)
+        print(f"--both {cid} ({name}): WER {score:.3f}: {text}")
+        assert score <= 0.25, (cid, text)
+    assert os.environ.get("PULSE_SERVER") != env.get("PULSE_SERVER")  # ours, not the user's

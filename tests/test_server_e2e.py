@@ -565,3 +565,49 @@ def test_health_reports_the_model(server):
             urllib.request.Request(server.http_url + "/config?lan=xx", method="POST"), timeout=10
         )
     assert info.value.code == 400
+
+
+def _post_config(server: ServerProcess, query: str = "", body: dict | None = None) -> tuple:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(
+        server.http_url + "/config" + query,
+        data=data,
+        method="POST",
+        headers={"Content-Type": "application/json"} if body is not None else {},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=300) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+
+
+def test_config_switches_model_without_dropping_the_session(server, speech_dir):
+    """POST /config mid-stream: the session goes on, the client is told, text keeps coming."""
+    status, reply = _post_config(server, body={"model": "/no/such/model.pt"})
+    assert status == 400 and "/no/such/model.pt" in reply["message"], reply
+    assert server.get("/health")["model"] == "tiny.en"
+
+    name = "ls_2412_153948_0000"
+    audio = read_wav(speech_dir / f"{name}.wav")
+
+    async def stream_and_switch():
+        task = asyncio.create_task(
+            stream_audio(endpoint(server.ws_url, "switcher"), "switcher", audio)
+        )
+        await asyncio.sleep(4.0)
+        switched = await asyncio.to_thread(_post_config, server, "", {"model": "base"})
+        return await task, switched
+
+    result, (status, reply) = run(stream_and_switch())
+    print(f"switch to base: {status} {reply}; text: {result.text}")
+    assert status == 200 and reply["model"] == "base" and reply["language"] == "en"
+    assert server.get("/health")["model"] == "base"
+    notices = [m for m in result.messages if m["type"] == "notice"]
+    assert any(n["code"] == "config_changed" for n in notices), result.messages
+    assert result.types[-1] == "done" and "error" not in result.types
+    score = wer(reference_text(speech_dir, name), result.text)
+    print(f"{name} across the switch tiny.en -> base: WER {score:.3f}")
+    assert score <= 0.25
+    status, reply = _post_config(server, "?model=tiny.en&lan=en")  # the reference's form
+    assert status == 200 and reply["model"] == "tiny.en"
