@@ -27,6 +27,7 @@ from server_core.config import SAMPLE_RATE, DecodeOptions
 log = logging.getLogger(__name__)
 
 SAMPLES_PER_FRAME = 320  # one encoder frame = 20 ms = 2 mel hops
+PAST_END_FRAMES = 25  # a word attending this far past the audio's end is not in the audio
 MAX_TOKENS_PER_SECOND = 12  # far above fast speech; more means the decoder is looping
 
 
@@ -84,6 +85,10 @@ def find_repetition(tokens: list[int], max_ngram: int = 12) -> int | None:
 def _continues_word(tokenizer: Tokenizer, token: int) -> bool:
     piece = tokenizer.decode([token])
     return bool(piece) and (piece[0].isalnum() or piece[0] in "'’")
+
+
+def _is_word(tokenizer: Tokenizer, token: int) -> bool:
+    return any(c.isalnum() for c in tokenizer.decode([token]))
 
 
 def _word_start(tokenizer: Tokenizer, tokens: list[int]) -> int:
@@ -290,6 +295,10 @@ class AlignAttDecoder:
                         out.stop_reason = "eot"
                         break
                     frame = self._attended_frame(qks, n_frames)
+                    if frame >= n_frames + PAST_END_FRAMES and _is_word(tokenizer, token):
+                        # a word read from the padding after the audio: Whisper making text up
+                        out.stop_reason = "past_end"
+                        break
                     if stop_frame is not None and frame >= stop_frame:
                         out.stop_reason = "boundary"
                         out.next_frame = frame

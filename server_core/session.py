@@ -320,7 +320,8 @@ class Session:
         if buf is None:
             return
         if not self.closed_ends or self.closed_ends[-1] < buf.end:
-            if buf.audio.shape[0] > buf.final_end:  # audio no final decode has closed yet
+            pending = self._speech_new > 0 or buf.window.hypothesis or self._gate.in_speech
+            if pending and buf.audio.shape[0] > buf.final_end:
                 self.closed_ends.append(buf.end)
                 self._mark_pending()
                 return
@@ -397,7 +398,11 @@ class Session:
         win.hypothesis = list(result.hypothesis)
         seen = job.audio.shape[0]
         buf.decoded_upto = max(buf.decoded_upto, seen)
-        self._speech_new = max(0, buf.audio.shape[0] - seen) if job.final or job.full else 0
+        beyond = max(0, buf.audio.shape[0] - seen)
+        if job.full or (job.final and (self._gate.in_speech or self.closed_ends)):
+            self._speech_new = beyond
+        else:
+            self._speech_new = 0
         text = decode_text(win.tokens[win.closed :])
         if not job.final:
             text = text.rstrip("\ufffd")
