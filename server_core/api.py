@@ -337,7 +337,13 @@ class Connection:
         try:
             self.session.push(samples)
         except Exception as e:
-            self.post_error("not_accepted", f"frame not accepted: {e}")
+            if self.hub.draining:
+                self.post_error(
+                    "shutting_down",
+                    "the server is shutting down: audio after this point is not transcribed",
+                )
+            else:
+                self.post_error("not_accepted", f"frame not accepted: {e}")
             return
         self.frames += 1
         self.samples += samples.size

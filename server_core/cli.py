@@ -298,7 +298,8 @@ def serve_main(argv: list[str]) -> int:
         engine.stop(flush=False)
         _error(str(exc))
         return 1
-    _say(f"Listening on {server.ws_url} (web page {server.url})")
+    bound = "" if server.ws_url.startswith(f"ws://{opts.host}:") else f"; bound to {opts.host}"
+    _say(f"Listening on {server.ws_url} (web page {server.url}{bound})")
     if server.generated_token:
         lan = f"; LAN page {server.lan_url}" if server.lan_url else ""
         _say(f"Token for non-local clients (shown once): {server.token}{lan}")
