@@ -88,7 +88,7 @@ def check_wer(
     """
     streamed = wer(reference_text(speech_dir, name), result.text)
     bound = max(1.25 * offline(name) + 0.01, floor)
-    print(f"{name}: streaming WER {streamed:.3f}, offline WER {offline(name):.3f}")
+    print(f"{name}: streaming WER {streamed:.3f}, offline WER {offline(name):.3f}: {result.text!r}")
     assert streamed <= bound, (name, streamed, offline(name), result.text)
     return streamed
 
