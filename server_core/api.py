@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -136,6 +137,7 @@ class Connection:
         self.ended = False  # the client (or the idle timer) asked for a flush
         self.closed_by_engine = False
         self.flush_timed_out = False
+        self.last_activity = 0.0  # loop time of the last client message
         self.format = FrameFormat.NPY
         self.language: Optional[str] = None
         self.close_after_done = _CloseAfterDone(CLOSE_NORMAL, "done")
@@ -249,14 +251,18 @@ class Connection:
                 "format": self.format.value,
             }
         )
-        sender = asyncio.create_task(self._send_loop())
-        receiver = asyncio.create_task(self._receive_loop())
-        try:
-            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        self.last_activity = asyncio.get_running_loop().time()
+        tasks = [
+            asyncio.create_task(self._send_loop()),
+            asyncio.create_task(self._receive_loop()),
+            asyncio.create_task(self._watchdog()),
+        ]
+        try:  # the sender ends after "done" (or a send failure), the receiver on disconnect
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (sender, receiver):
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(sender, receiver, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _send(self, message: dict) -> None:
         await self.ws.send_text(json.dumps(message, ensure_ascii=False))
@@ -285,21 +291,13 @@ class Connection:
             log.debug("send to %s failed: %r", self.client_id, e)
 
     async def _receive_loop(self) -> None:
-        opts = self.hub.options
+        loop = asyncio.get_running_loop()
         while True:
-            timeout = opts.flush_timeout if self.ended else opts.idle_timeout
             try:
-                message = await asyncio.wait_for(self.ws.receive(), timeout)
-            except asyncio.TimeoutError:
-                if not self.ended:
-                    self._idle_timeout(opts.idle_timeout)
-                elif not self.flush_timed_out:  # the sender closes the socket, then we stop
-                    self.flush_timed_out = True
-                    self.post_error("flush_timeout", "the engine did not finish the flush in time")
-                    self.post(_CloseAfterDone(CLOSE_INTERNAL, "flush timed out"))
-                continue
+                message = await self.ws.receive()
             except Exception:
                 return
+            self.last_activity = loop.time()
             kind = message.get("type")
             if kind == "websocket.disconnect":
                 return
@@ -309,6 +307,26 @@ class Connection:
                 self._on_audio(message["bytes"])
             elif message.get("text") is not None:
                 self._on_text(message["text"])
+
+    async def _watchdog(self) -> None:
+        """Idle timeout while streaming; flush timeout after "end"."""
+        loop = asyncio.get_running_loop()
+        opts = self.hub.options
+        while True:
+            limit = opts.flush_timeout if self.ended else opts.idle_timeout
+            left = self.last_activity + limit - loop.time()
+            if left > 0:
+                await asyncio.sleep(left)
+                continue
+            if not self.ended:
+                self._idle_timeout(opts.idle_timeout)
+                self.last_activity = loop.time()  # the flush timer starts now
+            elif not self.flush_timed_out:  # the sender closes the socket; that ends us
+                self.flush_timed_out = True
+                self.post_error("flush_timeout", "the engine did not finish the flush in time")
+                self.post(_CloseAfterDone(CLOSE_INTERNAL, "flush timed out"))
+            else:
+                await asyncio.sleep(3600)
 
     def _idle_timeout(self, seconds: float) -> None:
         text = f"idle timeout: nothing received for {seconds:g} s"
@@ -400,7 +418,7 @@ class Hub:
         self.draining = False
         self.config_lock = asyncio.Lock()
         self._trim_handle: Optional[asyncio.TimerHandle] = None
-        self._last_trim = 0.0
+        self._last_trim: Optional[float] = None
 
     def reserve(self, conn: Connection) -> None:
         if self.draining:
@@ -427,6 +445,8 @@ class Hub:
         if _malloc_trim is None:
             return
         loop = asyncio.get_running_loop()
+        if self._last_trim is None:
+            self._last_trim = loop.time()
         if self._trim_handle is not None:  # debounce: trim once the churn pauses ...
             self._trim_handle.cancel()
         overdue = loop.time() - self._last_trim > self.TRIM_MAX_INTERVAL  # ... or now and then
@@ -434,7 +454,9 @@ class Hub:
         def fire() -> None:
             self._trim_handle = None
             self._last_trim = loop.time()
-            loop.run_in_executor(None, _malloc_trim, 0)
+            threading.Thread(
+                target=_malloc_trim, args=(0,), name="malloc-trim", daemon=True
+            ).start()
 
         self._trim_handle = loop.call_later(0 if overdue else self.TRIM_DELAY, fire)
 

@@ -167,7 +167,7 @@ def _parse_npy_header(raw: bytes) -> dict:
 def _too_long(count: int, limits: FrameLimits) -> str:
     seconds = count / limits.sample_rate
     return (
-        f"frame of {count} samples ({seconds:.1f} s) is over the limit of "
+        f"frame of {count} samples ({seconds:.3f} s) is over the limit of "
         f"{limits.max_seconds:g} s; send shorter frames (100 ms is typical)"
     )
 

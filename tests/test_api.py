@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import time
@@ -57,6 +58,24 @@ def closed_with(ws) -> tuple[int, str]:
     return info.value.code, info.value.reason
 
 
+@contextlib.contextmanager
+def open_ws(tc: TestClient, url: str, **kwargs):
+    """A session that is ended ("end" ... done ... close) before the test client leaves:
+    starlette's test client cancels an app still running at exit, which is not what a real
+    disconnect does (that is tested against a real server below)."""
+    with tc.websocket_connect(url, **kwargs) as ws:
+        yield ws
+        ws.send_text('{"type": "end"}')
+        closed_with(ws)
+
+
+def refused(ws) -> tuple[dict, int, str]:
+    """The error message of a refused connection, then its close code and reason."""
+    first = ws.receive_json()
+    code, reason = closed_with(ws)
+    return first, code, reason
+
+
 def test_ready_transcript_end_done(engine) -> None:
     with make_client(engine) as tc, tc.websocket_connect(ws_url("alice", language="de")) as ws:
         ready = ws.receive_json()
@@ -83,7 +102,7 @@ def test_ready_transcript_end_done(engine) -> None:
 
 @pytest.mark.parametrize("fmt", ["f32", "s16"])
 def test_raw_formats(engine, fmt: str) -> None:
-    with make_client(engine) as tc, tc.websocket_connect(ws_url("b", format=fmt)) as ws:
+    with make_client(engine) as tc, open_ws(tc, ws_url("b", format=fmt)) as ws:
         assert ws.receive_json()["format"] == fmt
         ws.send_bytes(encode_frame(np.full(16000, 0.1, np.float32), FrameFormat(fmt)))
         assert ws.receive_json()["text"] == " w1"
@@ -108,7 +127,7 @@ BAD_NPY = {
 
 
 def test_bad_frames_get_errors_and_the_session_goes_on(engine) -> None:
-    with make_client(engine) as tc, tc.websocket_connect(ws_url("c")) as ws:
+    with make_client(engine) as tc, open_ws(tc, ws_url("c")) as ws:
         ws.receive_json()
         for code, data in BAD_NPY.items():
             ws.send_bytes(data)
@@ -129,7 +148,7 @@ def test_bad_frames_get_errors_and_the_session_goes_on(engine) -> None:
 
 
 def test_s16_odd_byte_count(engine) -> None:
-    with make_client(engine) as tc, tc.websocket_connect(ws_url("d", format="s16")) as ws:
+    with make_client(engine) as tc, open_ws(tc, ws_url("d", format="s16")) as ws:
         ws.receive_json()
         ws.send_bytes(b"\x00\x01\x02")
         assert ws.receive_json()["code"] == "odd_length"
@@ -152,11 +171,11 @@ def test_bad_client_id(engine, cid: str) -> None:
 
 def test_bad_language(engine) -> None:
     with make_client(engine) as tc, tc.websocket_connect(ws_url("f", language="klingon")) as ws:
-        assert ws.receive_json()["code"] == "bad_language"
+        assert refused(ws)[0]["code"] == "bad_language"
 
 
 def test_duplicate_client_id_closes_1008(engine) -> None:
-    with make_client(engine) as tc, tc.websocket_connect(ws_url("dup")) as first:
+    with make_client(engine) as tc, open_ws(tc, ws_url("dup")) as first:
         first.receive_json()
         with tc.websocket_connect(ws_url("dup")) as second:
             assert second.receive_json()["code"] == "duplicate_client_id"
@@ -168,12 +187,12 @@ def test_duplicate_client_id_closes_1008(engine) -> None:
 
 def test_max_clients(engine) -> None:
     with make_client(engine, max_clients=2) as tc:
-        with tc.websocket_connect(ws_url("m1")) as a, tc.websocket_connect(ws_url("m2")) as b:
+        with open_ws(tc, ws_url("m1")) as a, open_ws(tc, ws_url("m2")) as b:
             a.receive_json(), b.receive_json()
             with tc.websocket_connect(ws_url("m3")) as c:
-                assert c.receive_json()["code"] == "too_many_clients"
-                assert closed_with(c)[0] == 1013
-        with tc.websocket_connect(ws_url("m3")) as c:  # slots are freed on disconnect
+                first, code, _ = refused(c)
+                assert first["code"] == "too_many_clients" and code == 1013
+        with open_ws(tc, ws_url("m3")) as c:  # slots are freed when clients leave
             assert c.receive_json()["type"] == "ready"
 
 
@@ -189,19 +208,33 @@ def test_idle_timeout_flushes_and_closes(engine) -> None:
 
 
 def test_disconnect_aborts_the_session(engine) -> None:
-    with make_client(engine) as tc:
-        with tc.websocket_connect(ws_url("gone")) as ws:
-            ws.receive_json()
-            ws.send_bytes(encode_frame(SECOND, FrameFormat.NPY))
+    """A client that vanishes mid-stream (a real server, a real socket)."""
+    from websockets.sync.client import connect
+
+    from server_core.server import LocalServer, ServerOptions
+
+    server = LocalServer(engine, ServerOptions(port=0))
+    server.start()
+    try:
+        with connect(f"{server.ws_url}?client_id=gone") as ws:
+            json.loads(ws.recv())
+            ws.send(encode_frame(SECOND, FrameFormat.NPY))
+            json.loads(ws.recv())
+            ws.send(encode_frame(SECOND[:800], FrameFormat.NPY))
+            ws.socket.shutdown(2)  # no close handshake
         deadline = time.monotonic() + 5
-        while "gone" not in engine.aborted and time.monotonic() < deadline:
+        while ("gone" not in engine.aborted or server.client_count()) and (
+            time.monotonic() < deadline
+        ):
             time.sleep(0.01)
         assert "gone" in engine.aborted and engine.sessions() == []
-        assert tc.app.state.hub.connections == {}
+        assert server.client_count() == 0
+    finally:
+        server.stop()
 
 
 def test_notice_is_forwarded(engine) -> None:
-    with make_client(engine) as tc, tc.websocket_connect(ws_url("n")) as ws:
+    with make_client(engine) as tc, open_ws(tc, ws_url("n")) as ws:
         ws.receive_json()
         engine.get_session("n").notice("lag_skip", "skipped 1.5 s")
         msg = ws.receive_json()
@@ -228,9 +261,9 @@ def test_remote_peer_needs_the_token(engine) -> None:
         assert ws.receive_json()["code"] == "unauthorized"
         assert closed_with(ws)[0] == 1008
     with tc, tc.websocket_connect(ws_url("r", token="wrong")) as ws:
-        msg = ws.receive_json()
+        msg = refused(ws)[0]
         assert msg["code"] == "unauthorized" and "wrong token" in msg["message"]
-    with tc, tc.websocket_connect(ws_url("r", token="s3cret")) as ws:
+    with tc, open_ws(tc, ws_url("r", token="s3cret")) as ws:
         assert ws.receive_json()["type"] == "ready"
     with tc:
         assert tc.get("/clients").status_code == 401
@@ -242,7 +275,7 @@ def test_remote_peer_needs_the_token(engine) -> None:
 def test_remote_peer_without_server_token_is_refused(engine) -> None:
     tc = make_client(engine, client=REMOTE, token=None)
     with tc, tc.websocket_connect(ws_url("r", token="anything")) as ws:
-        assert "local clients only" in ws.receive_json()["message"]
+        assert "local clients only" in refused(ws)[0]["message"]
 
 
 def test_other_sites_in_a_local_browser_need_the_token(engine) -> None:
@@ -252,7 +285,7 @@ def test_other_sites_in_a_local_browser_need_the_token(engine) -> None:
         assert tc.post("/config?lan=en", headers=evil).status_code == 401
         assert tc.post("/config?lan=en", headers={"origin": "http://testserver"}).status_code == 200
         with tc.websocket_connect(ws_url("o"), headers=evil) as ws:
-            assert ws.receive_json()["code"] == "unauthorized"
+            assert refused(ws)[0]["code"] == "unauthorized"
 
 
 # ---------------------------------------------------------------- REST
@@ -262,7 +295,7 @@ def test_health_and_clients(engine) -> None:
     with make_client(engine) as tc:
         health = tc.get("/health").json()
         assert health["status"] == "ok" and health["model"] == "fake" and health["clients"] == 0
-        with tc.websocket_connect(ws_url("k")) as ws:
+        with open_ws(tc, ws_url("k")) as ws:
             ws.receive_json()
             ws.send_bytes(encode_frame(SECOND[:8000], FrameFormat.NPY))
             time.sleep(0.1)
@@ -293,7 +326,7 @@ def test_config_by_json_and_by_query(engine) -> None:
 
 
 def test_config_keeps_sessions(engine) -> None:
-    with make_client(engine) as tc, tc.websocket_connect(ws_url("stay")) as ws:
+    with make_client(engine) as tc, open_ws(tc, ws_url("stay")) as ws:
         ws.receive_json()
         assert tc.post("/config", json={"language": "fr"}).status_code == 200
         ws.send_bytes(encode_frame(SECOND, FrameFormat.NPY))
