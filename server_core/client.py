@@ -261,7 +261,10 @@ class MicSource(LiveSource):
         try:
             import sounddevice as sd
         except (ImportError, OSError) as e:
-            _warn(f"microphone unavailable (sounddevice/PortAudio): {e}")
+            _warn(
+                f"microphone unavailable: {e} (needs sounddevice and PortAudio: "
+                "pip install 'whisper-desktop[desktop]', apt install libportaudio2)"
+            )
             self.stop()
             return
 
@@ -299,7 +302,10 @@ class LoopbackSource(LiveSource):
             speaker = sc.default_speaker()
             monitor = sc.get_microphone(speaker.name, include_loopback=True)
         except Exception as e:
-            _warn(f"system audio unavailable (soundcard): {e}")
+            _warn(
+                f"system audio unavailable: {e} (needs soundcard and a running PulseAudio or "
+                "PipeWire server: pip install 'whisper-desktop[desktop]')"
+            )
             self.stop()
             return
         try:
