@@ -195,6 +195,7 @@ class LiveSource(AudioSource):
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self.dropped = 0.0
+        self.failed = False  # the capture could not start or broke
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -241,8 +242,14 @@ class LiveSource(AudioSource):
 
     def stop(self) -> None:
         self._stop.set()
-        if self._event is not None:
-            self._event.set()
+        if self._loop is not None and self._event is not None:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._event.set)
+
+    def fail(self) -> None:
+        """Called by the capture thread when it cannot go on."""
+        self.failed = True
+        self.stop()
 
     def close(self) -> None:
         self.stop()
@@ -265,7 +272,7 @@ class MicSource(LiveSource):
                 f"microphone unavailable: {e} (needs sounddevice and PortAudio: "
                 "pip install 'whisper-desktop[desktop]', apt install libportaudio2)"
             )
-            self.stop()
+            self.fail()
             return
 
         def callback(indata, _frames, _time, status) -> None:
@@ -286,7 +293,7 @@ class MicSource(LiveSource):
                     pass
         except Exception as e:
             _warn(f"microphone capture failed: {e}")
-            self.stop()
+            self.fail()
 
 
 class LoopbackSource(LiveSource):
@@ -306,7 +313,7 @@ class LoopbackSource(LiveSource):
                 f"system audio unavailable: {e} (needs soundcard and a running PulseAudio or "
                 "PipeWire server: pip install 'whisper-desktop[desktop]')"
             )
-            self.stop()
+            self.fail()
             return
         try:
             with monitor.recorder(samplerate=SAMPLE_RATE, channels=1, blocksize=self.block) as rec:
@@ -315,7 +322,7 @@ class LoopbackSource(LiveSource):
                     self.deliver(np.asarray(data, dtype=np.float32).mean(axis=1))
         except Exception as e:
             _warn(f"system audio capture failed: {e}")
-            self.stop()
+            self.fail()
 
 
 # --------------------------------------------------------------------------- one stream
@@ -355,7 +362,7 @@ class Stream:
                 async with connect(self.url, open_timeout=10, max_size=4 * 1024 * 1024) as ws:
                     failures = 0
                     if await self._session(ws):
-                        return 0
+                        return 1 if getattr(self.source, "failed", False) else 0
                     why = "the server closed the connection"
             except Fatal as e:
                 _warn(f"{self.opts.client_id}: {e}")
@@ -374,6 +381,8 @@ class Stream:
                 why = f"cannot connect: {e or type(e).__name__}"
             self.printer.end_line()
             failures += 1
+            if getattr(self.source, "failed", False):
+                return 1
             if self.stop.is_set():  # stopped by the user: do not reconnect
                 return 0
             if self.opts.max_attempts is not None and failures >= self.opts.max_attempts:
