@@ -136,14 +136,17 @@ class Engine:
     ) -> Session:
         if language is not None:
             self._check_language(language)
+        if client_id in self._sessions:
+            raise DuplicateSessionError(client_id)
+        # built outside the lock: loading the session's VAD model must not stall the scheduler
+        session = Session(
+            client_id, listener, self.config.vad, self._wake, language=language, meta=meta
+        )
+        session.context = self._initial_context()
+        session.context_model = self.model
         with self._lock:
             if client_id in self._sessions:
                 raise DuplicateSessionError(client_id)
-            session = Session(
-                client_id, listener, self.config.vad, self._wake, language=language, meta=meta
-            )
-            session.context = self._initial_context()
-            session.context_model = self.model
             self._sessions[client_id] = session
         log.info("session %s opened", client_id)
         return session
