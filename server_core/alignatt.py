@@ -27,7 +27,7 @@ from server_core.config import SAMPLE_RATE, DecodeOptions
 log = logging.getLogger(__name__)
 
 SAMPLES_PER_FRAME = 320  # one encoder frame = 20 ms = 2 mel hops
-PAST_END_FRAMES = 25  # a word attending this far past the audio's end is not in the audio
+PAST_END_FRAMES = 0  # a word read from past the end of the audio is not in the audio
 MAX_TOKENS_PER_SECOND = 12  # far above fast speech; more means the decoder is looping
 
 
