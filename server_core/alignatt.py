@@ -49,7 +49,6 @@ class StepResult:
     no_speech_prob: float
     avg_logprob: float
     stop_reason: str  # "eot" | "boundary" | "agreement" | "repetition" | "length" | "silence"
-    boundary_frame: int | None = None  # attended frame of the first token left waiting
     hypothesis: list[int] = field(default_factory=list)  # the uncommitted rest of this step
 
 
@@ -60,7 +59,6 @@ class _Decoded:
     logprobs: list[float] = field(default_factory=list)
     stop_reason: str = "length"
     no_speech_prob: float = 0.0
-    next_frame: int | None = None
 
 
 def find_repetition(tokens: list[int], max_ngram: int = 12) -> int | None:
@@ -221,7 +219,6 @@ class AlignAttDecoder:
         )
         tokens, frames, logprobs = decoded.tokens, decoded.frames, decoded.logprobs
         stop_reason = decoded.stop_reason
-        boundary_frame: int | None = None
         hypothesis: list[int] = []
         if not final:
             b = next((i for i, f in enumerate(frames) if f >= limit_frame), len(frames))
@@ -238,17 +235,13 @@ class AlignAttDecoder:
                 if commit < b:
                     stop_reason = "agreement"
             hypothesis = tokens[commit:]
-            if commit < len(frames):
-                boundary_frame = frames[commit]
-            elif decoded.next_frame is not None:
-                boundary_frame = decoded.next_frame
             tokens, frames, logprobs = tokens[:commit], frames[:commit], logprobs[:commit]
         avg = float(np.mean(logprobs)) if logprobs else 0.0
         nsp = decoded.no_speech_prob
         if len(window.tokens) == window.closed and nsp > self.options.no_speech_threshold:
             if not final or avg < -1.0 or not tokens:
                 return StepResult([], [], nsp, avg, "silence", hypothesis=hypothesis)
-        return StepResult(tokens, frames, nsp, avg, stop_reason, boundary_frame, hypothesis)
+        return StepResult(tokens, frames, nsp, avg, stop_reason, hypothesis)
 
     def _greedy(
         self,
@@ -301,7 +294,6 @@ class AlignAttDecoder:
                         break
                     if stop_frame is not None and frame >= stop_frame:
                         out.stop_reason = "boundary"
-                        out.next_frame = frame
                         out.tokens.append(token)  # the waiting token, for the word check
                         out.frames.append(frame)
                         out.logprobs.append(0.0)

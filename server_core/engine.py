@@ -19,7 +19,7 @@ from server_core.alignatt import AlignAttDecoder
 from server_core.config import SAMPLE_RATE, EngineConfig
 from server_core.events import Listener, NoticeEvent
 from server_core.session import Job, Session, SessionClosedError, SessionInfo
-from server_core.vad import load_vad_model
+from server_core.vad import import_silero
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class Engine:
     def start(self) -> None:
         if self._running:
             return
-        load_vad_model()  # import silero_vad (and its thread change) before we set threads
+        import_silero()  # its import sets torch to one thread: have that happen before ours
         self._decoder = AlignAttDecoder(self._load(self.config.model), self.config.decode)
         threads = use_all_cores(self.config.threads)
         self._warn_language(self.config.decode.language)
@@ -143,7 +143,6 @@ class Engine:
             client_id, listener, self.config.vad, self._wake, language=language, meta=meta
         )
         session.context = self._initial_context()
-        session.context_model = self.model
         with self._lock:
             if client_id in self._sessions:
                 raise DuplicateSessionError(client_id)
@@ -242,7 +241,6 @@ class Engine:
         use_all_cores(self.config.threads)
         for s in list(self._sessions.values()):
             s.restart(self._initial_context())
-            s.context_model = model
         self._swap_done.set()
         log.info("switched to model %s", name)
 
@@ -335,7 +333,7 @@ class Engine:
                 result = decoder.step(
                     feats, job.audio.shape[0], tokenizer, prompt, window, final=job.final
                 )
-                s.apply(job, result, tokenizer.decode, self.config.decode.frame_threshold)
+                s.apply(job, result, tokenizer.decode)
             except Exception as e:  # one bad step must not stall the session or the engine
                 log.exception("decoder step for %s failed", s.client_id)
                 s.drop_pending(f"{type(e).__name__}: {e}")

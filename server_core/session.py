@@ -142,8 +142,6 @@ class Session:
         self._silence_since: int | None = None  # stream sample where speech last ended
         self._pending_since: float | None = None
         self.context: list[int] = []  # committed tokens carried as prompt
-        self.context_model: object | None = None  # the model those tokens belong to
-        self.skipped_seconds = 0.0
         self.last_served_at = 0.0
         self._end_seen = False  # ingest() has seen end() and closed the last utterance
 
@@ -387,7 +385,6 @@ class Session:
         job: Job,
         result: StepResult,
         decode_text: Callable[[list[int]], str],
-        frame_threshold: int,
     ) -> None:
         buf = job.buffer
         self.last_served_at = time.monotonic()
@@ -507,7 +504,6 @@ class Session:
             self.closed_ends.popleft()
         seconds = skipped / SAMPLE_RATE
         if seconds > 0:
-            self.skipped_seconds += seconds
             self.emit(
                 NoticeEvent(
                     self.client_id,

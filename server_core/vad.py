@@ -1,6 +1,6 @@
 """Silero VAD (pip `silero-vad`, model shipped in the package), one gate per session.
 
-Importing `silero_vad` sets torch to one thread for the whole process; `load_vad_model`
+Importing `silero_vad` sets torch to one thread for the whole process; `import_silero`
 restores the thread count the caller had.
 """
 
@@ -19,7 +19,7 @@ WINDOW = 512  # samples per Silero window at 16 kHz
 _import_lock = threading.Lock()
 
 
-def _silero():
+def import_silero():
     with _import_lock:
         threads = torch.get_num_threads()
         import silero_vad
@@ -29,7 +29,7 @@ def _silero():
 
 
 def load_vad_model():
-    silero_vad = _silero()
+    silero_vad = import_silero()
     threads = torch.get_num_threads()
     model = silero_vad.load_silero_vad()
     torch.set_num_threads(threads)
@@ -46,7 +46,7 @@ class SpeechGate:
     """Feeds audio through Silero in 512-sample windows and reports speech starts and ends."""
 
     def __init__(self, options: VadOptions):
-        silero_vad = _silero()
+        silero_vad = import_silero()
         self._iterator = silero_vad.VADIterator(
             load_vad_model(),
             threshold=options.threshold,

@@ -9,25 +9,14 @@ from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from server_core.engine import DuplicateSessionError, SessionClosedError
 from server_core.events import ClosedEvent, NoticeEvent, TranscriptEvent
+from server_core.session import SessionInfo, validate_chunk
 
 SR = 16000
-
-
-@dataclass(frozen=True)
-class FakeInfo:
-    client_id: str
-    state: str
-    lag: float
-    received_seconds: float
-    processed_seconds: float
-    language: str | None
-    meta: dict = field(default_factory=dict)
 
 
 class FakeSession:
@@ -42,8 +31,7 @@ class FakeSession:
         self.chunks: list[np.ndarray] = []
 
     def push(self, chunk: np.ndarray) -> None:
-        if not isinstance(chunk, np.ndarray) or chunk.dtype != np.float32 or chunk.ndim != 1:
-            raise ValueError("bad chunk")
+        validate_chunk(chunk)
         if self.ending or self.aborted:
             raise SessionClosedError(self.client_id)
         self.chunks.append(chunk)
@@ -135,9 +123,9 @@ class FakeEngine:
     def get_session(self, client_id: str) -> FakeSession | None:
         return self._sessions.get(client_id)
 
-    def sessions(self) -> list[FakeInfo]:
+    def sessions(self) -> list[SessionInfo]:
         return [
-            FakeInfo(
+            SessionInfo(
                 s.client_id, s.state, s.lag, s.received / SR, s.emitted_words, s.language, s.meta
             )
             for s in list(self._sessions.values())
