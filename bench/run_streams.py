@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from server_core.config import SAMPLE_RATE, DecodeOptions, EngineConfig  # noqa: E402
 from server_core.engine import Engine  # noqa: E402
 from server_core.events import ClosedEvent, TranscriptEvent  # noqa: E402
+from server_core.simulate import push_in_real_time  # noqa: E402
 from server_core.wavfile import read_wav  # noqa: E402
 from server_core.wer import normalize, wer  # noqa: E402
 
@@ -65,17 +66,12 @@ def run_stream(engine: Engine, cid: str, audio: np.ndarray, speed: float, out: d
             closed.set()
 
     session = engine.open_session(cid, listener)
-    chunk = SAMPLE_RATE // 10
     res.t0 = time.monotonic()
-    for i in range(0, audio.shape[0], chunk):
-        delay = res.t0 + i / SAMPLE_RATE / speed - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        session.push(audio[i : i + chunk])
+
+    def track_lag() -> None:
         res.max_lag = max(res.max_lag, session.lag)
-    delay = res.t0 + audio.shape[0] / SAMPLE_RATE / speed - time.monotonic()
-    if delay > 0:
-        time.sleep(delay)
+
+    push_in_real_time(session, audio, speed, on_push=track_lag)
     res.sent_at = time.monotonic() - res.t0
     session.end()
     closed.wait(3600)

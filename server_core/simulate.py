@@ -12,6 +12,7 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,8 +30,6 @@ class Stream:
     client_id: str
     audio: np.ndarray
     pieces: list[str] = field(default_factory=list)
-    sent_done_at: float = 0.0
-    last_text_at: float = 0.0
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -71,20 +70,35 @@ def load_streams(files: list[str]) -> list[Stream]:
     return streams
 
 
-def feed(session, stream: Stream, chunk: int, speed: float) -> None:
+def push_in_real_time(
+    session,
+    audio: np.ndarray,
+    speed: float = 1.0,
+    chunk_seconds: float = 0.1,
+    on_push: Callable[[], None] | None = None,
+) -> None:
+    """Push ``audio`` in chunks as a live source would, at real time x ``speed`` (0 = at once).
+
+    Returns once the audio's last chunk would have been fully spoken; does not end the session.
+    """
+    chunk = max(1, int(chunk_seconds * SAMPLE_RATE))
     t0 = time.monotonic()
-    for i in range(0, stream.audio.shape[0], chunk):
+    for i in range(0, audio.shape[0], chunk):
         if speed > 0:
-            due = t0 + i / SAMPLE_RATE / speed
-            delay = due - time.monotonic()
+            delay = t0 + i / SAMPLE_RATE / speed - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-        session.push(stream.audio[i : i + chunk])
+        session.push(audio[i : i + chunk])
+        if on_push:
+            on_push()
     if speed > 0:
-        delay = t0 + stream.audio.shape[0] / SAMPLE_RATE / speed - time.monotonic()
+        delay = t0 + audio.shape[0] / SAMPLE_RATE / speed - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-    stream.sent_done_at = time.monotonic()
+
+
+def feed(session, stream: Stream, chunk_seconds: float, speed: float) -> None:
+    push_in_real_time(session, stream.audio, speed, chunk_seconds)
     session.end()
 
 
@@ -129,10 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         sessions[s.client_id] = engine.open_session(
             s.client_id, lambda ev, s=s: events.put((s, ev))
         )
-    chunk = max(1, int(args.chunk * SAMPLE_RATE))
     feeders = [
         threading.Thread(
-            target=feed, args=(sessions[s.client_id], s, chunk, args.speed), daemon=True
+            target=feed, args=(sessions[s.client_id], s, args.chunk, args.speed), daemon=True
         )
         for s in streams
     ]
@@ -151,7 +164,6 @@ def main(argv: list[str] | None = None) -> int:
             open_ids.discard(stream.client_id)
         elif isinstance(ev, TranscriptEvent):
             stream.pieces.append(ev.text)
-            stream.last_text_at = time.monotonic()
             print_event(ev, args.json)
         elif isinstance(ev, NoticeEvent):
             print(json.dumps(ev.to_wire()) if args.json else f"[{ev.client_id}] ! {ev.message}")

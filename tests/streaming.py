@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from server_core.config import SAMPLE_RATE
 from server_core.engine import Engine
 from server_core.events import ClosedEvent, NoticeEvent, SessionEvent, TranscriptEvent
+from server_core.simulate import push_in_real_time
 
 
 @dataclass
@@ -48,14 +47,7 @@ def stream(
     """Push ``audio`` in chunks at real time x speed (0 = at once), end, wait for the close."""
     got = Collected()
     session = engine.open_session(client_id, got)
-    chunk = int(chunk_seconds * SAMPLE_RATE)
-    t0 = time.monotonic()
-    for i in range(0, audio.shape[0], chunk):
-        if speed > 0:
-            delay = t0 + i / SAMPLE_RATE / speed - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-        session.push(audio[i : i + chunk])
+    push_in_real_time(session, audio, speed, chunk_seconds)
     session.end()
     assert got.closed.wait(timeout), f"{client_id} was not flushed within {timeout} s"
     return got
