@@ -214,6 +214,11 @@ def test_desktop_app_end_to_end(desktop_env, speech_dir, artifacts_dir, tmp_path
             text=True,
         )  # fmt: skip
         t_client = time.monotonic()
+        # the count first: the client leaves once its short clip is transcribed
+        st = wait_state(
+            state, lambda s: REMOTE_ID in s["remote_clients"], 15, "the client count", app
+        )
+        assert "Remote clients: 1" in st["tooltip"]
         st = wait_state(
             state,
             lambda s: shows_clip(s, REMOTE_ID, refs[REMOTE_ID], at_least=2),
@@ -224,10 +229,6 @@ def test_desktop_app_end_to_end(desktop_env, speech_dir, artifacts_dir, tmp_path
         print(f"remote words on screen {time.monotonic() - t_client:.1f} s after the client start")
         remote_colour = st["overlay"]["sources"][REMOTE_ID]["color"]
         assert remote_colour not in COLORS.values()
-        st = wait_state(
-            state, lambda s: REMOTE_ID in s["remote_clients"], 5, "the client count", app
-        )
-        assert "Remote clients: 1" in st["tooltip"]
         shot3 = artifacts_dir / "desktop_overlay.png"
         env.screenshot(shot3, tuple(st["overlay"]["geometry"]))
         remote_px = colour_pixels(shot3, remote_colour)
