@@ -83,7 +83,7 @@ class Buffer:
         self.start += samples
         self.decoded_upto = max(0, self.decoded_upto - samples)
         self.final_end = max(0, self.final_end - samples)
-        self.emitted_text = ""
+        # emitted_text is the sent part of the open utterance, whose tokens all stay
         self.window.hypothesis = []
         return tokens
 
