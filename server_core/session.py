@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from server_core.alignatt import WindowState
+from server_core.alignatt import SAMPLES_PER_FRAME, WindowState
 from server_core.config import SAMPLE_RATE, VadOptions
 from server_core.events import ClosedEvent, Listener, NoticeEvent, SessionEvent, TranscriptEvent
 from server_core.vad import SpeechGate
@@ -71,19 +71,26 @@ class Buffer:
         if audio.size:
             self.audio = np.concatenate([self.audio, audio])
 
-    def drop_front(self, samples: int) -> list[int]:
-        """Cut ``samples`` of audio (all of it closed utterances); return their tokens."""
-        closed = self.window.closed
-        tokens = self.window.tokens[:closed]
-        del self.window.tokens[:closed], self.window.frames[:closed]
-        shift = samples // 320
-        self.window.frames = [max(0, f - shift) for f in self.window.frames]
-        self.window.closed = 0
+    def cut_front(self, samples: int, n_tokens: int) -> list[int]:
+        """Cut ``samples`` of audio and the first ``n_tokens`` tokens; return those tokens."""
+        win = self.window
+        tokens = win.tokens[:n_tokens]
+        del win.tokens[:n_tokens], win.frames[:n_tokens]
+        shift = samples // SAMPLES_PER_FRAME
+        win.frames = [max(0, f - shift) for f in win.frames]
+        win.closed = max(0, win.closed - n_tokens)
         self.audio = self.audio[samples:]
         self.start += samples
         self.decoded_upto = max(0, self.decoded_upto - samples)
         self.final_end = max(0, self.final_end - samples)
-        # emitted_text is the sent part of the open utterance, whose tokens all stay
+        return tokens
+
+    def drop_front(self, samples: int) -> list[int]:
+        """Cut ``samples`` of audio (all of it closed utterances); return their tokens.
+
+        The open utterance keeps all its tokens, so what was sent of it (emitted_text) stays.
+        """
+        tokens = self.cut_front(samples, self.window.closed)
         self.window.hypothesis = []
         return tokens
 
@@ -410,11 +417,17 @@ class Session:
         elif job.full:
             self._advance_window(buf, job, text, fresh, decode_text)
         elif fresh:
-            end_frame = win.frames[-1] + 1 if win.frames else 0
-            self._send_text(buf, fresh, (buf.start + end_frame * 320) / SAMPLE_RATE, final=False)
-            buf.emitted_text = text
+            self._send_partial(buf, text, fresh)
         if self.has_work():
             self._mark_pending()
+
+    def _send_partial(self, buf: Buffer, text: str, fresh: str) -> None:
+        """Send ``fresh``, the unsent end of the open utterance's ``text``."""
+        frames = buf.window.frames
+        end_frame = frames[-1] + 1 if frames else 0
+        end = (buf.start + end_frame * SAMPLES_PER_FRAME) / SAMPLE_RATE
+        self._send_text(buf, fresh, end, final=False)
+        buf.emitted_text = text
 
     def _send_text(self, buf: Buffer, text: str, end: float, final: bool) -> None:
         end = max(end, buf.emitted_end)
@@ -447,24 +460,13 @@ class Session:
         """
         win = buf.window
         if fresh:
-            end_frame = win.frames[-1] + 1 if win.frames else 0
-            self._send_text(buf, fresh, (buf.start + end_frame * 320) / SAMPLE_RATE, final=False)
-            buf.emitted_text = text
-        half = (job.audio.shape[0] // 320) // 2
+            self._send_partial(buf, text, fresh)
+        half = (job.audio.shape[0] // SAMPLES_PER_FRAME) // 2
         k = next((i for i in range(win.closed, len(win.frames)) if win.frames[i] >= half), None)
         cut_frame = half if k is None else max(1, win.frames[k] - 5)
         k = len(win.tokens) if k is None else k
-        self.context.extend(win.tokens[:k])
-        kept = win.tokens[k:]
-        win.frames = [max(0, f - cut_frame) for f in win.frames[k:]]
-        win.tokens = kept
-        win.closed = 0
-        cut = cut_frame * 320
-        buf.audio = buf.audio[cut:]
-        buf.start += cut
-        buf.decoded_upto = max(0, buf.decoded_upto - cut)
-        buf.final_end = max(0, buf.final_end - cut)
-        buf.emitted_text = decode_text(kept).rstrip("\ufffd") if buf.utterance_open else ""
+        self.context.extend(buf.cut_front(cut_frame * SAMPLES_PER_FRAME, k))
+        buf.emitted_text = decode_text(win.tokens).rstrip("\ufffd") if buf.utterance_open else ""
         self._speech_new = max(0, buf.audio.shape[0] - buf.decoded_upto)
 
     def drop_pending(self, reason: str) -> None:
@@ -495,7 +497,7 @@ class Session:
         if drop <= 0:
             return 0.0
         own = buf.window.frames[buf.window.closed :]
-        committed = (own[-1] + 1) * 320 if own else buf.final_end
+        committed = (own[-1] + 1) * SAMPLES_PER_FRAME if own else buf.final_end
         skipped = max(0, drop - committed)
         self._close_utterance(buf, "", buf.emitted_end, drop)
         self.context.extend(buf.drop_front(drop))
