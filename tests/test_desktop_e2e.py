@@ -10,12 +10,14 @@
    most 1.5x the offline ``whisper.transcribe`` WER of the same model.
 
 The overlay screenshot is saved in test-artifacts/ and its path printed.
+``WHISPER_DESKTOP_APP=dist/whisper-desktop/whisper-desktop`` runs the same test on a frozen build.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -38,6 +40,12 @@ REMOTE_ID = "phone-1"
 FIRST_WORDS_BOUND_S = 15.0
 QUIT_BOUND_S = 5.0
 COLORS = {"user": "#4da6ff", "system": "#ffd633"}
+
+
+def app_command() -> list[str]:
+    """The app under test: this checkout's module, or the command in WHISPER_DESKTOP_APP."""
+    frozen = shlex.split(os.environ.get("WHISPER_DESKTOP_APP", ""))
+    return frozen or [sys.executable, "-m", "whisper_desktop"]
 
 
 def client_command() -> list[str]:
@@ -151,7 +159,7 @@ def test_desktop_app_end_to_end(desktop_env, speech_dir, artifacts_dir, tmp_path
     port = free_port()
     log_path = artifacts_dir / "desktop_e2e_app.log"
     app = subprocess.Popen(
-        [sys.executable, "-m", "whisper_desktop", "--model", "tiny.en", "--language", "en",
+        [*app_command(), "--model", "tiny.en", "--language", "en",
          "--data-dir", str(data_dir), "--port", str(port), "-v"],
         env=env.child_env(WHISPER_DESKTOP_STATE_FILE=str(state)), cwd=ROOT,
         stdout=open(log_path, "w"), stderr=subprocess.STDOUT,
