@@ -195,18 +195,21 @@ class AlignAttDecoder:
         prompt: list[int],
         window: WindowState,
         final: bool,
+        full: bool = False,
     ) -> StepResult:
         """Decode greedily from the committed tokens; return the newly committed ones.
 
         Not final: tokens are committed up to the first one whose attention reaches the last
         ``frame_threshold`` frames (AlignAtt), less an unfinished word at that boundary, and
-        with ``agreement`` only as far as the previous step's hypothesis agrees.
+        with ``agreement`` only as far as the previous step's hypothesis agrees. A ``full``
+        window cannot grow, so a second look would see the same audio: no agreement there.
         """
         n_frames = max(1, min(n_samples // SAMPLES_PER_FRAME, self.model.dims.n_audio_ctx))
         limit_frame = n_frames - self.options.frame_threshold
         max_total = int(n_samples / SAMPLE_RATE * MAX_TOKENS_PER_SECOND) + 8
         max_total = min(max_total, self.model.dims.n_text_ctx - len(prompt) - 1)
-        look_past = not final and self.options.agreement
+        agree = self.options.agreement and not full
+        look_past = not final and agree
         decoded = self._greedy(
             features,
             n_frames,
@@ -227,7 +230,7 @@ class AlignAttDecoder:
                 if b < len(tokens) and _continues_word(tokenizer, tokens[b]):
                     b = _word_start(tokenizer, tokens[:b])
             commit = b
-            if self.options.agreement:
+            if agree:
                 previous = window.hypothesis
                 commit = 0
                 while commit < b and commit < len(previous) and previous[commit] == tokens[commit]:

@@ -331,7 +331,13 @@ class Engine:
                 tokenizer = decoder.tokenizer(window.language)
                 prompt = decoder.prompt(tokenizer, s.context, static)
                 result = decoder.step(
-                    feats, job.audio.shape[0], tokenizer, prompt, window, final=job.final
+                    feats,
+                    job.audio.shape[0],
+                    tokenizer,
+                    prompt,
+                    window,
+                    final=job.final,
+                    full=job.full,
                 )
                 s.apply(job, result, tokenizer.decode)
             except Exception as e:  # one bad step must not stall the session or the engine
