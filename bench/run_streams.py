@@ -190,13 +190,13 @@ def main(argv: list[str] | None = None) -> int:
         cid: offline_words(engine.model, audio, language) for cid, (_, audio) in clips.items()
     }
     plain = {cid: offline_text(engine.model, audio, language) for cid, (_, audio) in clips.items()}
-    runs = []
-    for _ in range(max(1, a.runs)):
-        runs.append(stream_all(engine, {cid: audio for cid, (_, audio) in clips.items()}, a.speed))
+    audios = {cid: audio for cid, (_, audio) in clips.items()}
+    runs = [stream_all(engine, audios, a.speed) for _ in range(max(1, a.runs))]
     engine.stop()
-    results = runs[0][0]
-    compute = sum(r[1] for r in runs) / len(runs)
-    wall = sum(r[2] for r in runs) / len(runs)
+    per_run = [results for results, _, _ in runs]
+    results = per_run[0]
+    compute = sum(c for _, c, _ in runs) / len(runs)
+    wall = sum(w for _, _, w in runs) / len(runs)
 
     report: dict = {
         "model": a.model,
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         res = results[cid]
         ref_path = path.with_suffix(".txt")
         ref = ref_path.read_text(encoding="utf-8") if ref_path.exists() else offline[cid][0]
-        lat = [x for r in runs for x in word_latencies(r[0][cid], offline[cid][1], a.speed)]
+        lat = [x for r in per_run for x in word_latencies(r[cid], offline[cid][1], a.speed)]
         all_lat += lat
         report["clips"][cid] = {
             "audio_s": round(res.audio_seconds, 2),
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         if len(runs) > 1:
             report["clips"][cid]["wer_stream_runs"] = [
-                round(wer(ref, r[0][cid].text, english), 4) for r in runs
+                round(wer(ref, r[cid].text, english), 4) for r in per_run
             ]
     audio_total = sum(r.audio_seconds for r in results.values())
     report["latency_mean_s"] = round(float(np.mean(all_lat)), 3) if all_lat else None
