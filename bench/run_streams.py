@@ -28,11 +28,11 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from server_core.audio.files import read_wav  # noqa: E402
+from server_core.audio.pacing import push_in_real_time  # noqa: E402
 from server_core.config import SAMPLE_RATE, DecodeOptions, EngineConfig  # noqa: E402
 from server_core.engine import Engine  # noqa: E402
 from server_core.events import ClosedEvent, TranscriptEvent  # noqa: E402
-from server_core.simulate import push_in_real_time  # noqa: E402
-from server_core.wavfile import read_wav  # noqa: E402
 from server_core.wer import normalize, wer  # noqa: E402
 
 

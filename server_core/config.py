@@ -1,4 +1,8 @@
-"""Typed options of the engine and of the AlignAtt decoder."""
+"""Typed, frozen options of the engine and of the AlignAtt decoder (no torch).
+
+Options are replaced (``dataclasses.replace``), never mutated: the engine's loop swaps in a new
+config between steps, so no step ever sees half of a change.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,12 @@ from typing import Literal, Optional
 
 SAMPLE_RATE = 16000
 FRAME_SECONDS = 0.02  # one encoder frame of Whisper
+DEVICES = ("auto", "cpu", "cuda")
+TASKS = ("transcribe", "translate")
+LAG_POLICIES = ("skip", "keep")
 
 
-@dataclass
+@dataclass(frozen=True)
 class DecodeOptions:
     """Options of the AlignAtt streaming decoder (the reference system's names)."""
 
@@ -26,7 +33,7 @@ class DecodeOptions:
     no_speech_threshold: float = 0.6
 
     def validate(self) -> None:
-        if self.task not in ("transcribe", "translate"):
+        if self.task not in TASKS:
             raise ValueError(f"task must be 'transcribe' or 'translate', not {self.task!r}")
         if not 1.0 <= self.audio_max_len <= 30.0:
             raise ValueError("audio_max_len must be between 1 and 30 seconds")
@@ -40,16 +47,16 @@ class DecodeOptions:
             raise ValueError("beams > 1 (beam search) is not implemented yet; use beams=1")
 
 
-@dataclass
+@dataclass(frozen=True)
 class VadOptions:
     threshold: float = 0.5
     min_silence_ms: int = 500  # silence that closes an utterance
     speech_pad_ms: int = 200
 
 
-@dataclass
+@dataclass(frozen=True)
 class EngineConfig:
-    model: str = "base"  # official name, .pt path, or CTranslate2 folder (see models.py)
+    model: str = "base"  # official name, .pt path, or CTranslate2 folder (see models/)
     device: str = "auto"  # auto | cpu | cuda
     decode: DecodeOptions = field(default_factory=DecodeOptions)
     vad: VadOptions = field(default_factory=VadOptions)
@@ -61,3 +68,10 @@ class EngineConfig:
     @property
     def language(self) -> str:
         return self.decode.language
+
+    def validate(self) -> None:
+        self.decode.validate()
+        if self.lag_policy not in LAG_POLICIES:
+            raise ValueError(f"lag_policy must be one of {', '.join(LAG_POLICIES)}")
+        if self.max_batch < 1:
+            raise ValueError("max_batch must be at least 1")

@@ -1,10 +1,11 @@
-"""What the engine tells a session's listener."""
+"""What the engine tells a session's listener (no torch)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from typing import Union
 
 
@@ -40,7 +41,8 @@ class TranscriptEvent:
 class NoticeEvent:
     """Something the client must know that is not text, e.g. audio skipped under overload.
 
-    ``code`` is machine-readable (``lag_skip``, ``model_changed``, ...); ``message`` is for people.
+    ``code`` is machine-readable (``lag_skip``, ``config_changed``, ...); ``message`` is for
+    people.
     """
 
     client_id: str
@@ -54,11 +56,18 @@ class NoticeEvent:
         return {"type": "notice", **data}
 
 
+class CloseReason(str, Enum):
+    ENDED = "ended"  # end() was called and everything accepted was transcribed
+    ABORTED = "aborted"  # abort(): the client went away; nothing more was transcribed
+    ENGINE_STOPPED = "engine_stopped"  # the engine stopped without flushing this session
+
+
 @dataclass(frozen=True)
 class ClosedEvent:
-    """The session has been flushed and closed; no event follows."""
+    """The session is closed; no event follows. ``reason`` says why."""
 
     client_id: str
+    reason: CloseReason = CloseReason.ENDED
     timestamp: float = field(default_factory=time.time)
 
 

@@ -12,15 +12,17 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from server_core.audio.files import AudioFileError, read_wav
+from server_core.audio.pacing import push_in_real_time
 from server_core.config import SAMPLE_RATE, DecodeOptions, EngineConfig
+from server_core.engine import Engine
+from server_core.errors import ModelError
 from server_core.events import ClosedEvent, NoticeEvent, SessionEvent, TranscriptEvent
-from server_core.wavfile import AudioFileError, read_wav
 
 log = logging.getLogger(__name__)
 
@@ -70,33 +72,6 @@ def load_streams(files: list[str]) -> list[Stream]:
     return streams
 
 
-def push_in_real_time(
-    session,
-    audio: np.ndarray,
-    speed: float = 1.0,
-    chunk_seconds: float = 0.1,
-    on_push: Callable[[], None] | None = None,
-) -> None:
-    """Push ``audio`` in chunks as a live source would, at real time x ``speed`` (0 = at once).
-
-    Returns once the audio's last chunk would have been fully spoken; does not end the session.
-    """
-    chunk = max(1, int(chunk_seconds * SAMPLE_RATE))
-    t0 = time.monotonic()
-    for i in range(0, audio.shape[0], chunk):
-        if speed > 0:
-            delay = t0 + i / SAMPLE_RATE / speed - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-        session.push(audio[i : i + chunk])
-        if on_push:
-            on_push()
-    if speed > 0:
-        delay = t0 + audio.shape[0] / SAMPLE_RATE / speed - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-
-
 def feed(session, stream: Stream, chunk_seconds: float, speed: float) -> None:
     push_in_real_time(session, stream.audio, speed, chunk_seconds)
     session.end()
@@ -108,9 +83,6 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    from server_core.engine import Engine
-    from server_core.models import ModelError
-
     try:
         streams = load_streams(args.files)
     except AudioFileError as e:

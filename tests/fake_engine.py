@@ -12,9 +12,9 @@ import threading
 
 import numpy as np
 
-from server_core.engine import DuplicateSessionError, SessionClosedError
+from server_core.contract import SessionInfo, check_chunk
+from server_core.errors import DuplicateSessionError, SessionClosedError
 from server_core.events import ClosedEvent, NoticeEvent, TranscriptEvent
-from server_core.session import SessionInfo, validate_chunk
 
 SR = 16000
 
@@ -31,7 +31,7 @@ class FakeSession:
         self.chunks: list[np.ndarray] = []
 
     def push(self, chunk: np.ndarray) -> None:
-        validate_chunk(chunk)
+        check_chunk(chunk)
         if self.ending or self.aborted:
             raise SessionClosedError(self.client_id)
         self.chunks.append(chunk)

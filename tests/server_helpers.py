@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from server_core.audio import FrameFormat, encode_frame
+from server_core.audio.wire import FrameFormat, encode_frame
 from server_core.config import SAMPLE_RATE
 
 ROOT = Path(__file__).resolve().parent.parent

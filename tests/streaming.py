@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from server_core.audio.pacing import push_in_real_time
 from server_core.engine import Engine
 from server_core.events import ClosedEvent, NoticeEvent, SessionEvent, TranscriptEvent
-from server_core.simulate import push_in_real_time
 
 
 @dataclass

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from fake_engine import FakeEngine
 
-from server_core.api import ApiOptions, create_app
-from server_core.audio import FrameFormat, encode_frame
+from server_core.audio.wire import FrameFormat, encode_frame
+from server_core.net.app import create_app
+from server_core.net.options import ApiOptions
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -211,7 +212,7 @@ def test_disconnect_aborts_the_session(engine) -> None:
     """A client that vanishes mid-stream (a real server, a real socket)."""
     from websockets.sync.client import connect
 
-    from server_core.server import LocalServer, ServerOptions
+    from server_core.net.server import LocalServer, ServerOptions
 
     server = LocalServer(engine, ServerOptions(port=0))
     server.start()

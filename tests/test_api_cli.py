@@ -11,13 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from server_core.cli import (
-    normalize_language,
-    normalize_model_spec,
-    parse_serve_options,
-    read_dotenv,
-)
-from server_core.server import LocalServer, ServerError, ServerOptions, lan_address
+from server_core.cli_options import read_dotenv
+from server_core.languages import normalize_language
+from server_core.model_names import normalize_model_spec
+from server_core.net.server import LocalServer, ServerError, ServerOptions, lan_address
+from server_core.serve import parse_serve_options
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
-from server_core.audio import (
+from server_core.audio.wire import (
     DEFAULT_LIMITS,
     FrameError,
     FrameFormat,

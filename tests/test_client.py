@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import subprocess
 import sys
 import threading
 import time
@@ -20,9 +21,11 @@ import pytest
 from desktop_env import pulse_env  # noqa: F401
 from fake_engine import FakeEngine
 
-from server_core import client as cli
-from server_core.audio import FrameFormat
-from server_core.server import LocalServer, ServerOptions
+from server_core.audio.wire import FrameFormat
+from server_core.client import feeds, printer
+from server_core.client import main as cli
+from server_core.client.stream import ws_url
+from server_core.net.server import LocalServer, ServerOptions
 
 
 def write_wav(path: Path, seconds: float, rate: int = 16000, channels: int = 1) -> Path:
@@ -37,14 +40,14 @@ def write_wav(path: Path, seconds: float, rate: int = 16000, channels: int = 1) 
 
 
 def test_ws_url_forms() -> None:
-    u = cli.ws_url("127.0.0.1:9000", "me")
+    u = ws_url("127.0.0.1:9000", "me")
     assert u == "ws://127.0.0.1:9000/ws/transcription?client_id=me"
-    u = cli.ws_url("http://host:1/", "a b", FrameFormat.S16, token="t/k", language="de")
+    u = ws_url("http://host:1/", "a b", FrameFormat.S16, token="t/k", language="de")
     assert u == "ws://host:1/ws/transcription?client_id=a+b&format=s16&token=t%2Fk&language=de"
-    assert cli.ws_url("https://h", "x").startswith("wss://h/ws/transcription?")
-    assert cli.ws_url("ws://h:2/custom/path?x=1", "y") == "ws://h:2/custom/path?x=1&client_id=y"
+    assert ws_url("https://h", "x").startswith("wss://h/ws/transcription?")
+    assert ws_url("ws://h:2/custom/path?x=1", "y") == "ws://h:2/custom/path?x=1&client_id=y"
     with pytest.raises(ValueError):
-        cli.ws_url("ftp://h", "x")
+        ws_url("ftp://h", "x")
 
 
 def transcript(cid: str, text: str, final: bool = False) -> dict:
@@ -61,7 +64,7 @@ def transcript(cid: str, text: str, final: bool = False) -> dict:
 
 def test_printer_plain_single_client() -> None:
     out = io.StringIO()
-    p = cli.Printer(out)
+    p = printer.Printer(out)
     for m in [
         {"type": "ready"},
         transcript("a", " Hello"),
@@ -75,7 +78,7 @@ def test_printer_plain_single_client() -> None:
 
 def test_printer_colors_and_prefixes_per_client() -> None:
     out = io.StringIO()
-    p = cli.Printer(out, color=True, prefix=True)
+    p = printer.Printer(out, color=True, prefix=True)
     p.message(transcript("user", " Hi"))
     p.message(transcript("system", " Music", True))
     p.message(transcript("user", " there.", True))
@@ -83,12 +86,12 @@ def test_printer_colors_and_prefixes_per_client() -> None:
     assert "\x1b[36m[user] \x1b[0m\x1b[36mHi\x1b[0m\n" in text
     assert "\x1b[33m[system] \x1b[0m\x1b[33mMusic\x1b[0m\n" in text
     assert text.endswith("\x1b[36m[user] \x1b[0m\x1b[36mthere.\x1b[0m\n")
-    assert cli.client_color("user") != cli.client_color("system")
+    assert printer.client_color("user") != printer.client_color("system")
 
 
 def test_printer_json_prints_every_message() -> None:
     out = io.StringIO()
-    p = cli.Printer(out, json_mode=True)
+    p = printer.Printer(out, json_mode=True)
     p.message({"type": "ready", "client_id": "a"})
     p.message(transcript("a", " x", True))
     lines = [json.loads(x) for x in out.getvalue().splitlines()]
@@ -96,7 +99,7 @@ def test_printer_json_prints_every_message() -> None:
 
 
 def test_file_source_paces_and_resumes(tmp_path: Path) -> None:
-    src = cli.FileSource(str(write_wav(tmp_path / "a.wav", 1.0)), speed=4.0, frame_ms=100)
+    src = feeds.FileFeed(str(write_wav(tmp_path / "a.wav", 1.0)), speed=4.0, frame_ms=100)
 
     async def take(n: int) -> list[np.ndarray]:
         got = []
@@ -115,7 +118,7 @@ def test_file_source_paces_and_resumes(tmp_path: Path) -> None:
 
 
 def test_file_source_resamples_and_downmixes(tmp_path: Path) -> None:
-    src = cli.FileSource(str(write_wav(tmp_path / "s.wav", 0.5, rate=44100, channels=2)))
+    src = feeds.FileFeed(str(write_wav(tmp_path / "s.wav", 0.5, rate=44100, channels=2)))
     assert src.audio.dtype == np.float32 and abs(src.audio.size - 8000) <= 1
 
 
@@ -319,3 +322,49 @@ def test_both_streams_mic_and_system_audio_to_the_real_server(pulse_env, speech_
         print(f"--both {cid} ({name}): WER {score:.3f}: {text}")
         assert score <= 0.25, (cid, text)
     assert os.environ.get("PULSE_SERVER") != env.get("PULSE_SERVER")  # ours, not the user's
+
+
+BLOCK_TORCH = """
+import importlib.abc, runpy, sys
+
+class NoTorch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is blocked in this test")
+        return None
+
+sys.meta_path.insert(0, NoTorch())
+try:
+    import torch  # noqa: F401
+except ImportError:
+    pass
+else:
+    raise SystemExit("the blocker did not block torch")
+sys.argv = ["whisper-desktop-client", *sys.argv[1:]]
+runpy.run_module("server_core.client", run_name="__main__")
+"""
+
+
+def run_without_torch(*args: str) -> subprocess.CompletedProcess:
+    from server_helpers import ROOT
+
+    return subprocess.run(
+        [sys.executable, "-c", BLOCK_TORCH, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def test_client_help_runs_where_torch_cannot_be_imported() -> None:
+    done = run_without_torch("--help")
+    assert done.returncode == 0, done.stderr
+    assert "--file" in done.stdout and "--server" in done.stdout
+
+
+def test_client_streams_a_file_where_torch_cannot_be_imported(server, tmp_path: Path) -> None:
+    wav = write_wav(tmp_path / "two.wav", 2.2)
+    done = run_without_torch("--server", server.ws_url, "--file", str(wav), "--speed", "4")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["w1", "w2", "last."], done.stdout

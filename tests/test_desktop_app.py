@@ -131,7 +131,7 @@ class SteadySource:
 
 class BrokenSource(SteadySource):
     def run(self, sink, stop: threading.Event) -> None:
-        from whisper_desktop.capture import DeviceError
+        from server_core.audio.sources import DeviceError
 
         raise DeviceError(f"{self.name} is not connected")
 

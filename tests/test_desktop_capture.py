@@ -23,14 +23,14 @@ protect_singletons()  # PySide6 6.12.0 on Python 3.11 loses references: see qt_c
 
 from desktop_env import MIC_FEED_SINK, SPEAKER_SINK, pulse_env, resample_wav  # noqa: E402,F401
 
-from whisper_desktop.capture import (  # noqa: E402
+from server_core.audio.resample import Resampler  # noqa: E402
+from server_core.audio.sources import (  # noqa: E402
     CaptureState,
-    CaptureWorker,
     DeviceError,
     LoopbackSource,
     MicSource,
-    Resampler,
 )
+from whisper_desktop.capture import CaptureWorker  # noqa: E402
 
 SR = 16000
 CLIP = "ls_1089_134691_0001.wav"  # 5.4 s of read speech

@@ -59,7 +59,7 @@ def client_command() -> list[str]:
     return [
         sys.executable,
         "-c",
-        "import sys; from server_core.client import main; sys.exit(main())",
+        "import sys; from server_core.client.main import main; sys.exit(main())",
     ]
 
 
@@ -137,8 +137,8 @@ def history_text(data_dir: Path, client: str) -> str:
 def offline_wer(clip: Path) -> float:
     import whisper
 
+    from server_core.audio.files import read_wav
     from server_core.models import load_model
-    from server_core.wavfile import read_wav
     from server_core.wer import wer
 
     model = load_model("tiny.en")

@@ -14,10 +14,10 @@ import pytest
 import torch
 import whisper
 
+from server_core.audio.files import read_wav
 from server_core.config import SAMPLE_RATE, DecodeOptions, EngineConfig
-from server_core.engine import DuplicateSessionError, Engine
-from server_core.session import SessionClosedError
-from server_core.wavfile import read_wav
+from server_core.engine import Engine
+from server_core.errors import DuplicateSessionError, SessionClosedError
 from server_core.wer import wer
 from tests.streaming import Collected, reference, stream, stream_many
 

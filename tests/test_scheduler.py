@@ -8,9 +8,9 @@ import time
 import numpy as np
 import pytest
 
+from server_core.audio.files import read_wav
 from server_core.config import SAMPLE_RATE, DecodeOptions, EngineConfig
 from server_core.engine import Engine
-from server_core.wavfile import read_wav
 
 pytestmark = pytest.mark.model
 

@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 from server_helpers import ROOT, ServerProcess, StreamResult, endpoint, run, stream_audio
 
-from server_core.audio import FrameFormat, encode_frame
+from server_core.audio.files import read_wav
+from server_core.audio.wire import FrameFormat, encode_frame
 from server_core.config import SAMPLE_RATE
-from server_core.wavfile import read_wav
 from server_core.wer import wer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
@@ -548,7 +548,7 @@ def test_server_only_never_imports_qt_and_flushes_on_sigterm(speech_dir):
     assert result.close_code == 1001
     assert len(result.text.split()) >= 8  # the first half of the clip came back
     imported = [line.rsplit("|", 1)[-1].strip() for line in srv.stderr if "import time:" in line]
-    assert "server_core.api" in imported and "uvicorn" in imported  # the check sees imports
+    assert "server_core.net.app" in imported and "uvicorn" in imported  # the check sees imports
     qt = [m for m in imported if m.split(".")[0] in ("PySide6", "shiboken6", "PyQt5", "PyQt6")]
     assert qt == [], qt
     assert not any(

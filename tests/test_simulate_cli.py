@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from server_core.wavfile import AudioFileError, read_wav
+from server_core.audio.files import AudioFileError, read_wav
 
 
 def run_simulate(*args: str) -> subprocess.CompletedProcess:

@@ -16,15 +16,15 @@ from typing import Any
 from PySide6.QtCore import QRect, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from server_core.events import NoticeEvent, TranscriptEvent
-from whisper_desktop.capture import (
+from server_core.audio.sources import (
     CaptureState,
-    CaptureWorker,
     LoopbackSource,
     MicSource,
     list_input_devices,
     list_speakers,
 )
+from server_core.events import NoticeEvent, TranscriptEvent
+from whisper_desktop.capture import CaptureWorker
 from whisper_desktop.connect_dialog import ConnectDialog
 from whisper_desktop.engine_host import EngineHost, HostConfig, HostState
 from whisper_desktop.history import HistoryWindow

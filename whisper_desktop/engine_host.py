@@ -70,7 +70,7 @@ def default_engine_factory(config: HostConfig, progress: Callable[[str], None]) 
 
 
 def default_server_factory(engine: Any, config: HostConfig) -> Any:
-    from server_core.server import LocalServer, ServerOptions
+    from server_core.net.server import LocalServer, ServerOptions
 
     return LocalServer(
         engine,

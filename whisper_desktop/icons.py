@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -11,7 +12,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
 log = logging.getLogger(__name__)
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+RESOURCES = Path(str(files("server_core.resources")))
 ICONS = RESOURCES / "icons"
 APP_ICON = "whisper-desktop"
 STATE_COLORS = {

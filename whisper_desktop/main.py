@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return history_main(args[1:])
     if "--server-only" in args:
-        from server_core.cli import serve_main
+        from server_core.serve import main as serve_main
 
         args.remove("--server-only")
         return serve_main(args)

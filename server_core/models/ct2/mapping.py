@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from whisper.model import ModelDimensions
 
-from .ct2_format import Ct2FormatError, Ct2Model, Ct2Variable
+from server_core.models.ct2.reader import Ct2FormatError, Ct2Model, Ct2Variable
 
 log = logging.getLogger(__name__)
 

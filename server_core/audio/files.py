@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from server_core.audio.resample import resample
 from server_core.config import SAMPLE_RATE
 
 
@@ -33,21 +34,6 @@ def _pcm_to_float(raw: bytes, width: int, channels: int) -> np.ndarray:
         dtype = {2: "<i2", 4: "<i4"}[width]
         data = np.frombuffer(raw, dtype=dtype).astype(np.float32) / _PCM_SCALE[width]
     return data.reshape(-1, channels)
-
-
-def resample(audio: np.ndarray, rate_in: int, rate_out: int = SAMPLE_RATE) -> np.ndarray:
-    """Band-limited resampling of a whole signal through the FFT (fine for files, not streams)."""
-    if rate_in == rate_out or audio.size == 0:
-        return audio.astype(np.float32, copy=False)
-    n_out = int(round(audio.shape[0] * rate_out / rate_in))
-    spectrum = np.fft.rfft(audio.astype(np.float64))
-    keep = n_out // 2 + 1
-    if keep <= spectrum.shape[0]:
-        spectrum = spectrum[:keep]
-    else:
-        spectrum = np.concatenate([spectrum, np.zeros(keep - spectrum.shape[0], complex)])
-    out = np.fft.irfft(spectrum, n=n_out) * (n_out / audio.shape[0])
-    return out.astype(np.float32)
 
 
 def read_wav(path: str | Path, allow_convert: bool = True) -> np.ndarray:

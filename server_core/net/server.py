@@ -21,12 +21,16 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional
 
 import uvicorn
 
-from server_core.api import WS_PATH, ApiOptions, create_app, is_loopback
-from server_core.audio import DEFAULT_LIMITS, FrameLimits
+from server_core.audio.wire import DEFAULT_LIMITS, FrameLimits
+from server_core.contract import EngineHandle
+from server_core.net.app import create_app
+from server_core.net.auth import is_loopback
+from server_core.net.options import ApiOptions
+from server_core.net.protocol import WS_PATH
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +93,7 @@ def _url_host(host: str) -> str:
 
 
 class LocalServer:
-    def __init__(self, engine: Any, options: Optional[ServerOptions] = None) -> None:
+    def __init__(self, engine: EngineHandle, options: Optional[ServerOptions] = None) -> None:
         self.engine = engine
         self.options = options or ServerOptions()
         self.generated_token = False

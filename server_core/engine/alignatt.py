@@ -23,23 +23,12 @@ from whisper.model import Whisper, disable_sdpa
 from whisper.tokenizer import Tokenizer, get_tokenizer
 
 from server_core.config import SAMPLE_RATE, DecodeOptions
+from server_core.engine.window import SAMPLES_PER_FRAME, WindowState
 
 log = logging.getLogger(__name__)
 
-SAMPLES_PER_FRAME = 320  # one encoder frame = 20 ms = 2 mel hops
 PAST_END_FRAMES = 0  # a word read from past the end of the audio is not in the audio
 MAX_TOKENS_PER_SECOND = 12  # far above fast speech; more means the decoder is looping
-
-
-@dataclass
-class WindowState:
-    """What has been committed for the audio window being decoded (reset when it advances)."""
-
-    tokens: list[int] = field(default_factory=list)
-    frames: list[int] = field(default_factory=list)  # attended encoder frame of each token
-    language: str | None = None  # resolved language of this utterance
-    hypothesis: list[int] = field(default_factory=list)  # last step's uncommitted tokens
-    closed: int = 0  # leading tokens that belong to closed utterances (left context)
 
 
 @dataclass

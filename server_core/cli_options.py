@@ -1,0 +1,98 @@
+"""Option parsing shared by the command-line entry points (no Qt, no torch).
+
+Configuration comes, strongest first, from command-line flags, the process environment, a
+``.env`` file in the working directory, and the defaults. The environment names are those of the
+reference system, so its users can switch over unchanged: ``WHISPER_MODEL_PATH`` (a model spec;
+``turbo.pt`` means ``turbo``), ``WHISPER_LAN`` (language) and ``WHISPER_LOG_LEVEL``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from server_core.config import DecodeOptions, EngineConfig
+from server_core.languages import normalize_language
+from server_core.model_names import normalize_model_spec
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9000
+ENV_MODEL = "WHISPER_MODEL_PATH"
+ENV_LANGUAGE = "WHISPER_LAN"
+ENV_LOG_LEVEL = "WHISPER_LOG_LEVEL"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def read_dotenv(path: str | Path) -> dict[str, str]:
+    """Parse a simple ``.env`` file: ``KEY=VALUE`` lines, ``#`` comments, optional ``export``
+    and quotes. A missing file gives an empty dict."""
+    p = Path(path)
+    if not p.is_file():
+        return {}
+    values: dict[str, str] = {}
+    for raw in p.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :].lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not key.replace("_", "").isalnum():
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key] = value
+    return values
+
+
+def layered_env(
+    environ: Optional[Mapping[str, str]] = None, cwd: str | Path | None = None
+) -> dict[str, str]:
+    """The process environment over the ``.env`` file of ``cwd`` (the environment wins)."""
+    env = read_dotenv(Path(cwd or os.getcwd()) / ".env")
+    env.update(os.environ if environ is None else environ)
+    return env
+
+
+@dataclass
+class ModelChoice:
+    model: str
+    language: str
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        help=f"model: official name (tiny.en, base, turbo, ...), .pt file or CTranslate2 folder "
+        f"(env {ENV_MODEL}; default {EngineConfig().model})",
+    )
+    parser.add_argument(
+        "--language",
+        "--lan",
+        dest="language",
+        help=f"language code or 'auto' (env {ENV_LANGUAGE}; default {DecodeOptions().language})",
+    )
+
+
+def resolve_model_choice(args: argparse.Namespace, env: Mapping[str, str]) -> ModelChoice:
+    """Flags over env vars over defaults; raises ValueError with a clear message."""
+    model = args.model or env.get(ENV_MODEL) or EngineConfig().model
+    language = args.language or env.get(ENV_LANGUAGE) or DecodeOptions().language
+    return ModelChoice(model=normalize_model_spec(model), language=normalize_language(language))
+
+
+def resolve_log_level(flag: Optional[str], env: Mapping[str, str]) -> str:
+    level = (flag or env.get(ENV_LOG_LEVEL) or "WARNING").strip().upper()
+    if level == "WARN":
+        level = "WARNING"
+    if level not in LOG_LEVELS:
+        raise ValueError(f"unknown log level {level!r}; use one of {', '.join(LOG_LEVELS)}")
+    return level

@@ -1,0 +1,315 @@
+"""One client's session: its inbox, segmenter, window state and emitter, and the decoding
+bookkeeping between them.
+
+``push``, ``end``, ``abort``, ``wait_closed`` and the read-only properties may be called from
+any thread; everything else runs on the engine's loop thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from server_core.config import SAMPLE_RATE, VadOptions
+from server_core.contract import SessionInfo, SessionState
+from server_core.engine.emitter import Emitter
+from server_core.engine.inbox import Inbox, SessionStatus
+from server_core.engine.segmenter import Segmenter
+from server_core.engine.window import SAMPLES_PER_FRAME, Window
+from server_core.events import CloseReason, Listener
+
+if TYPE_CHECKING:
+    from server_core.engine.alignatt import StepResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    """One decoder step for one session: a window at the front of its audio."""
+
+    session: Session
+    window: Window
+    audio: np.ndarray
+    final: bool  # commit everything: an utterance closed at the window's end
+    full: bool  # the window is at audio_max_len and more audio waits behind it
+
+
+class Session:
+    def __init__(
+        self,
+        client_id: str,
+        listener: Listener,
+        vad: VadOptions,
+        wake: Callable[[], None],
+        request_abort: Callable[[Session], None],
+        language: str | None = None,
+        meta: dict | None = None,
+    ):
+        self.client_id = client_id
+        self.language = language
+        self.meta = dict(meta or {})
+        self._wake = wake
+        self._request_abort = request_abort
+        self.inbox = Inbox(client_id)
+        self.emitter = Emitter(client_id, listener)
+        self.context: list[int] = []  # committed tokens carried as prompt; one list for life
+        # The segmenter's callbacks hold the emitter and the context list, never the session:
+        # no reference cycle, so a closed session's audio is freed at once.
+        emitter, context = self.emitter, self.context
+        self.segmenter = Segmenter(
+            vad,
+            on_open=lambda start: emitter.start_window(start / SAMPLE_RATE),
+            on_reset=lambda window: context.extend(window.state.tokens),
+        )
+        self.last_served_at = 0.0
+        self._end_seen = False  # ingest() has seen end() and closed the last utterance
+
+    # ---- any thread ----------------------------------------------------------------------
+    def push(self, audio: np.ndarray) -> None:
+        self.inbox.push(audio)
+        self._wake()
+
+    def end(self) -> None:
+        if self.inbox.end():
+            self._wake()
+
+    def abort(self) -> None:
+        if self.inbox.abort():
+            self.emitter.silenced = True  # from now on only the ClosedEvent goes out
+            self._request_abort(self)
+
+    def wait_closed(self, timeout: float | None = None) -> bool:
+        return self.inbox.wait_closed(timeout)
+
+    @property
+    def status(self) -> SessionStatus:
+        return self.inbox.status
+
+    @property
+    def received_samples(self) -> int:
+        return self.inbox.received
+
+    @property
+    def processed_samples(self) -> int:
+        seg = self.segmenter
+        win = seg.window
+        if win is not None and seg.has_work():
+            return min(seg.position, win.start + win.decoded_upto)
+        return seg.position
+
+    @property
+    def lag(self) -> float:
+        return max(0, self.inbox.received - self.processed_samples) / SAMPLE_RATE
+
+    @property
+    def aborted(self) -> bool:
+        return self.inbox.status is SessionStatus.ABORTED
+
+    @property
+    def ending(self) -> bool:
+        return self.inbox.status is SessionStatus.ENDING
+
+    @property
+    def state(self) -> SessionState:
+        status = self.inbox.status
+        if self.inbox.closed or status is SessionStatus.ABORTED:
+            return SessionState.CLOSED
+        if status is SessionStatus.ENDING:
+            return SessionState.FLUSHING
+        if self.segmenter.in_speech or self.segmenter.has_work():
+            return SessionState.SPEECH
+        return SessionState.IDLE
+
+    def info(self) -> SessionInfo:
+        return SessionInfo(
+            client_id=self.client_id,
+            state=self.state,
+            lag=round(self.lag, 3),
+            received_seconds=round(self.inbox.received / SAMPLE_RATE, 3),
+            processed_seconds=round(self.processed_samples / SAMPLE_RATE, 3),
+            language=self.language,
+            meta=dict(self.meta),
+        )
+
+    # ---- loop thread: life cycle ---------------------------------------------------------
+    def close(self, reason: CloseReason) -> None:
+        """Deliver the ClosedEvent (once) and release anyone in wait_closed()."""
+        self.emitter.close(reason)
+        self.inbox.mark_closed()
+
+    def ingest(self) -> None:
+        """Run VAD over the audio pushed since the last call and grow the window."""
+        chunks, ending = self.inbox.take()
+        for chunk in chunks:
+            self.segmenter.feed(chunk)
+        if ending and self.segmenter.window is not None:
+            self.segmenter.close_utterance()
+        self._end_seen = ending
+
+    def finished(self) -> bool:
+        """Ending, everything ingested and decoded."""
+        return self._end_seen and not self.inbox.has_audio() and not self.segmenter.has_work()
+
+    def restart(self, context: list[int]) -> None:
+        """Forget decoder state (after a model switch); speech still going on re-opens it."""
+        self.segmenter.forget()
+        self.set_context(context)
+
+    def set_context(self, tokens: list[int]) -> None:
+        self.context[:] = tokens
+
+    # ---- loop thread: scheduling ---------------------------------------------------------
+    def has_work(self) -> bool:
+        return self.segmenter.has_work()
+
+    def pending_since(self) -> float:
+        """When this session began waiting: its oldest undecoded audio, or its last turn.
+
+        Sorting by this serves the oldest pending audio first, and a session just served goes
+        to the back of the queue even if older audio of its own is waiting.
+        """
+        if not self.has_work():
+            return float("inf")
+        since = self.segmenter.pending_since
+        since = since if since is not None else time.monotonic()
+        return max(since, self.last_served_at)
+
+    def ready(self, min_samples: int, max_samples: int) -> bool:
+        return self.segmenter.ready(min_samples, max_samples)
+
+    def next_job(self, max_samples: int) -> Job | None:
+        seg = self.segmenter
+        win = seg.window
+        if win is None or not seg.has_work():
+            return None
+        self._trim_context(win, max_samples)
+        if seg.closed_ends:
+            upto = seg.closed_ends[0] - win.start
+            audio = win.audio[: min(upto, max_samples)]
+            full = upto > max_samples
+            return Job(self, win, audio, final=not full, full=full)
+        audio = win.audio[:max_samples]
+        return Job(self, win, audio, final=False, full=win.audio.shape[0] > max_samples)
+
+    def _trim_context(self, win: Window, max_samples: int) -> None:
+        """Make room for the current utterance: closed ones leave the window when it fills."""
+        if win.final_end > 0 and win.audio.shape[0] > max_samples * 0.8:
+            self.context.extend(win.drop_front(win.final_end))
+
+    # ---- loop thread: results of a decoder step ------------------------------------------
+    def apply(self, job: Job, result: StepResult, decode_text: Callable[[list[int]], str]) -> None:
+        seg, win = self.segmenter, job.window
+        self.last_served_at = time.monotonic()
+        seg.pending_since = None
+        st = win.state
+        st.tokens.extend(result.tokens)
+        st.frames.extend(result.frames)
+        st.hypothesis = list(result.hypothesis)
+        seen = job.audio.shape[0]
+        win.decoded_upto = max(win.decoded_upto, seen)
+        beyond = max(0, win.audio.shape[0] - seen)
+        if job.full or (job.final and (seg.in_speech or seg.closed_ends)):
+            seg.speech_new = beyond
+        else:
+            seg.speech_new = 0
+        text = decode_text(st.tokens[st.closed :])
+        if not job.final:
+            text = text.rstrip("\ufffd")
+        sent = self.emitter.sent_text
+        fresh = text[len(sent) :] if text.startswith(sent) else ""
+        if job.final:
+            seg.closed_ends.popleft()
+            self._close_utterance(win, fresh, (win.start + seen) / SAMPLE_RATE, seen)
+        elif job.full:
+            self._advance_window(win, job, text, fresh, decode_text)
+        elif fresh:
+            self._send_partial(win, text, fresh)
+        if seg.has_work():
+            seg.mark_pending()
+
+    def _send_partial(self, win: Window, text: str, fresh: str) -> None:
+        frames = win.state.frames
+        end_frame = frames[-1] + 1 if frames else 0
+        end = (win.start + end_frame * SAMPLES_PER_FRAME) / SAMPLE_RATE
+        self.emitter.partial(text, fresh, end)
+
+    def _close_utterance(self, win: Window, fresh: str, end: float, end_sample: int) -> None:
+        """Send what remains of the utterance as its final text; it becomes left context."""
+        self.emitter.final(fresh, end)
+        st = win.state
+        st.closed = len(st.tokens)
+        win.final_end = max(win.final_end, end_sample)
+        st.hypothesis = []
+        st.language = None  # resolved again (detected, with "auto") per utterance
+
+    def _advance_window(
+        self,
+        win: Window,
+        job: Job,
+        text: str,
+        fresh: str,
+        decode_text: Callable[[list[int]], str],
+    ) -> None:
+        """The window is full: slide it forward by about half, keeping the second half.
+
+        Tokens of the audio that leaves become prompt context; tokens of the audio that stays
+        remain the forced prefix, so no word is cut in two at the seam.
+        """
+        st = win.state
+        if fresh:
+            self._send_partial(win, text, fresh)
+        half = (job.audio.shape[0] // SAMPLES_PER_FRAME) // 2
+        k = next((i for i in range(st.closed, len(st.frames)) if st.frames[i] >= half), None)
+        cut_frame = half if k is None else max(1, st.frames[k] - 5)
+        k = len(st.tokens) if k is None else k
+        self.context.extend(win.cut_front(cut_frame * SAMPLES_PER_FRAME, k))
+        em = self.emitter
+        em.sent_text = decode_text(st.tokens).rstrip("\ufffd") if em.utterance_open else ""
+        self.segmenter.speech_new = max(0, win.audio.shape[0] - win.decoded_upto)
+
+    def drop_pending(self, reason: str) -> None:
+        """A decoder step failed on this session's audio: say so and move past it."""
+        seg = self.segmenter
+        win = seg.window
+        seconds = (seg.speech_new + (win.audio.shape[0] if win else 0)) / SAMPLE_RATE
+        if win is not None:
+            self._close_utterance(win, "", self.emitter.sent_end, 0)
+        seg.forget()
+        self.emitter.notice(
+            "engine_error",
+            f"transcription failed ({reason}); {seconds:.1f} s of audio were not transcribed",
+            skipped_seconds=round(seconds, 3),
+        )
+
+    def skip_backlog(self, keep_samples: int) -> float:
+        """Lag policy "skip": drop the oldest undecoded audio, keep the newest ``keep_samples``."""
+        seg = self.segmenter
+        win = seg.window
+        if win is None:
+            return 0.0
+        drop = win.audio.shape[0] - keep_samples
+        if drop <= 0:
+            return 0.0
+        own = win.state.frames[win.state.closed :]
+        committed = (own[-1] + 1) * SAMPLES_PER_FRAME if own else win.final_end
+        skipped = max(0, drop - committed)
+        self._close_utterance(win, "", self.emitter.sent_end, drop)
+        self.context.extend(win.drop_front(drop))
+        self.emitter.sent_end = win.start / SAMPLE_RATE
+        while seg.closed_ends and seg.closed_ends[0] <= win.start:
+            seg.closed_ends.popleft()
+        seconds = skipped / SAMPLE_RATE
+        if seconds > 0:
+            self.emitter.notice(
+                "lag_skip",
+                f"transcription fell behind; skipped {seconds:.1f} s of audio "
+                f"to catch up (now at {win.start / SAMPLE_RATE:.1f} s)",
+                skipped_seconds=round(seconds, 3),
+            )
+        return seconds

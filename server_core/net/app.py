@@ -1,0 +1,147 @@
+"""The FastAPI app: the WebSocket transcription endpoint, REST, and the browser page."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Optional
+
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.websockets import WebSocketState
+
+from server_core import __version__
+from server_core.contract import EngineHandle, SessionInfo
+from server_core.languages import normalize_language
+from server_core.model_names import normalize_model_spec
+from server_core.net.auth import check_access
+from server_core.net.connection import Connection
+from server_core.net.hub import Hub
+from server_core.net.options import ApiOptions
+from server_core.net.protocol import CLOSE_NORMAL, WS_PATH
+
+log = logging.getLogger(__name__)
+
+
+def _client_info(info: SessionInfo) -> dict:
+    meta = info.meta or {}
+    return {
+        "client_id": info.client_id,
+        "lag": round(float(info.lag), 3),
+        "state": info.state,
+        "peer": meta.get("peer") or "in-process",
+        "transport": meta.get("transport", "in-process"),
+        "received_seconds": round(float(info.received_seconds), 3),
+        "processed_seconds": round(float(info.processed_seconds), 3),
+    }
+
+
+def _denied(reason: str) -> JSONResponse:
+    return JSONResponse({"error": "unauthorized", "message": reason}, status_code=401)
+
+
+async def _config_request(request: Request) -> dict[str, str]:
+    """Model/language from query params (``?lan=..&model=..``) and/or a JSON body."""
+    values: dict[str, str] = {}
+    body = await request.body()
+    if body.strip():
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise ValueError('the body must be JSON such as {"model": "base"}') from None
+        if not isinstance(data, dict):
+            raise ValueError("the body must be a JSON object")
+        values.update({k: v for k, v in data.items() if v not in (None, "")})
+    for key in ("model", "language", "lan"):
+        if request.query_params.get(key):
+            values[key] = request.query_params[key]
+    if "lan" in values:
+        values.setdefault("language", values.pop("lan"))
+    unknown = set(values) - {"model", "language"}
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    if not values:
+        raise ValueError("give 'model' and/or 'language' (JSON body or ?model=..&lan=..)")
+    for key, value in values.items():
+        if not isinstance(value, str):
+            raise ValueError(f"{key} must be a string")
+    return values
+
+
+def create_app(engine: EngineHandle, options: Optional[ApiOptions] = None) -> FastAPI:
+    """The server app for ``engine`` (started or not; requests need it started)."""
+    options = options or ApiOptions()
+    app = FastAPI(
+        title="Whisper Desktop server", version=__version__, docs_url=None, redoc_url=None
+    )
+    hub = Hub(engine, options)
+    app.state.hub = hub
+
+    @app.websocket(WS_PATH)
+    async def transcription(ws: WebSocket) -> None:
+        await Connection(hub, ws).run()
+        if ws.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await ws.close(CLOSE_NORMAL)
+
+    @app.get("/health")
+    async def health() -> dict:
+        return {
+            "status": "draining" if hub.draining else "ok",
+            "version": __version__,
+            "model": engine.model_name,
+            "language": engine.language,
+            "clients": len(hub.connections),
+            "max_clients": options.max_clients,
+        }
+
+    @app.get("/clients")
+    async def clients(request: Request):
+        reason = check_access(request, options.token)
+        if reason:
+            return _denied(reason)
+        return {"clients": [_client_info(s) for s in engine.sessions()]}
+
+    @app.post("/config")
+    async def config(request: Request):
+        reason = check_access(request, options.token)
+        if reason:
+            return _denied(reason)
+        try:
+            values = await _config_request(request)
+            model = values.get("model")
+            language = values.get("language")
+            model = normalize_model_spec(model) if model else None
+            language = normalize_language(language) if language else None
+        except ValueError as e:
+            return JSONResponse({"error": "bad_request", "message": str(e)}, status_code=400)
+        async with hub.config_lock:
+            loop = asyncio.get_running_loop()
+            try:
+                await loop.run_in_executor(
+                    None, lambda: engine.reconfigure(model=model, language=language)
+                )
+            except Exception as e:  # ModelError, ValueError: the old model stays
+                log.warning("reconfigure(model=%s, language=%s) failed: %s", model, language, e)
+                return JSONResponse(
+                    {
+                        "error": "config_failed",
+                        "message": str(e).splitlines()[0] if str(e) else type(e).__name__,
+                    },
+                    status_code=400,
+                )
+        log.info("reconfigured: model=%s language=%s", engine.model_name, engine.language)
+        return {"status": "ok", "model": engine.model_name, "language": engine.language}
+
+    @app.get("/", include_in_schema=False)
+    async def index():
+        page = options.web_dir / "index.html"
+        if not page.is_file():
+            return JSONResponse({"error": "the web page is not installed"}, status_code=404)
+        return FileResponse(page, headers={"Cache-Control": "no-cache"})
+
+    app.mount("/web", StaticFiles(directory=options.web_dir, check_dir=False), name="web")
+    return app

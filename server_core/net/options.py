@@ -1,0 +1,25 @@
+"""Options of the network layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Optional
+
+from server_core.audio.wire import DEFAULT_LIMITS, FrameLimits
+
+
+def web_dir() -> Path:
+    """The browser page's folder, installed inside the package (``server_core.resources``)."""
+    return Path(str(files("server_core.resources") / "web"))
+
+
+@dataclass(frozen=True)
+class ApiOptions:
+    token: Optional[str] = None  # required from non-loopback peers; None = local clients only
+    max_clients: int = 8  # concurrent WebSocket clients
+    idle_timeout: float = 60.0  # seconds without any client message before the server closes
+    flush_timeout: float = 120.0  # seconds to wait for the engine's final events after "end"
+    limits: FrameLimits = field(default_factory=lambda: DEFAULT_LIMITS)
+    web_dir: Path = field(default_factory=web_dir)

@@ -1,0 +1,200 @@
+"""The package layout holds: no import circle, arrows only the allowed way, torch-free leaves,
+and a client that runs where torch cannot be imported."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("server_core", "whisper_desktop")
+
+# Who may import whom inside server_core (DESIGN §1): group -> groups it may import.
+LEAVES = {
+    "server_core",
+    "server_core.config",
+    "server_core.contract",
+    "server_core.errors",
+    "server_core.events",
+    "server_core.languages",
+    "server_core.model_names",
+    "server_core.whisper_tables",
+}
+ENTRY_POINTS = {"server_core.serve", "server_core.simulate", "server_core.client.main"}
+ENTRY_GROUP = ENTRY_POINTS | {"server_core.cli_options", "server_core.client.__main__"}
+ALLOWED = {
+    "leaf": {"leaf"},
+    "tool": {"leaf"},
+    "audio": {"leaf", "audio"},
+    "models": {"leaf", "models"},
+    "engine": {"leaf", "engine", "models"},
+    "net": {"leaf", "net", "audio", "protocol"},
+    "client": {"leaf", "client", "audio", "protocol"},
+    "entry": {"leaf", "tool", "audio", "models", "engine", "net", "client", "protocol", "entry"},
+}
+TORCH_FREE = sorted(LEAVES | {"server_core.audio.wire", "server_core.net.protocol"})
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def project_modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            found[module_name(path)] = path
+    return found
+
+
+def imports_of(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    """Project modules that ``name`` imports anywhere in its file (functions included)."""
+    is_package = path.name == "__init__.py"
+    package = name if is_package else name.rpartition(".")[0]
+    targets: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            candidates = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join(anchor + ([base] if base else []))
+            candidates = [f"{base}.{alias.name}" for alias in node.names] + [base]
+        else:
+            continue
+        for candidate in candidates:
+            while candidate and candidate not in known:
+                candidate = candidate.rpartition(".")[0]
+            if candidate and candidate != name:
+                targets.add(candidate)
+                break
+    return targets
+
+
+def import_graph() -> dict[str, set[str]]:
+    known = project_modules()
+    return {name: imports_of(name, path, known) for name, path in known.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = [0]
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def group(module: str) -> str:
+    if module in LEAVES:
+        return "leaf"
+    if module in ENTRY_GROUP:
+        return "entry"
+    if module == "server_core.net.protocol":
+        return "protocol"
+    if module == "server_core.wer":
+        return "tool"
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "leaf"
+
+
+def test_the_graph_sees_imports_inside_functions() -> None:
+    graph = import_graph()
+    assert "server_core.engine.core" in graph["server_core.engine"]
+    assert "server_core.serve" in graph["whisper_desktop.main"]  # imported inside main()
+
+
+def test_no_import_circle() -> None:
+    found = cycles(import_graph())
+    assert found == [], "import circles: " + "; ".join(" <-> ".join(c) for c in found)
+
+
+def test_arrows_point_one_way() -> None:
+    wrong = []
+    for module, targets in import_graph().items():
+        if not module.startswith("server_core"):
+            continue
+        for target in targets:
+            if target.startswith("whisper_desktop"):
+                wrong.append(f"{module} -> {target} (server_core never imports the desktop)")
+            elif group(target) not in ALLOWED[group(module)] | {group(module)}:
+                wrong.append(f"{module} ({group(module)}) -> {target} ({group(target)})")
+    assert wrong == [], "\n".join(sorted(wrong))
+
+
+def test_nothing_imports_an_entry_point() -> None:
+    importers = defaultdict(list)
+    for module, targets in import_graph().items():
+        for target in targets & ENTRY_POINTS:
+            importers[target].append(module)
+    allowed = {"whisper_desktop.main", "server_core.client.__main__"}
+    bad = {t: sorted(set(m) - allowed) for t, m in importers.items() if set(m) - allowed}
+    assert bad == {}
+
+
+def run_python(code: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("module", TORCH_FREE)
+def test_leaf_modules_load_no_torch(module: str) -> None:
+    code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+    code += "('torch', 'whisper', 'fastapi', 'PySide6')))"
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", f"{module} loads {done.stdout.strip()}"
+
+
+def test_leaves_still_know_whisper_tables() -> None:
+    code = (
+        "from server_core.languages import normalize_language;"
+        "from server_core.model_names import official_names;"
+        "print(normalize_language('German'), 'turbo' in official_names(), 'large-v3' in "
+        "official_names())"
+    )
+    done = run_python(code)
+    assert done.stdout.split() == ["de", "True", "True"], done.stderr
