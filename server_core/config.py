@@ -31,6 +31,10 @@ class DecodeOptions:
     beams: int = 1  # 1 = greedy; beam search is reserved
     agreement: bool = True  # commit only what the previous step also hypothesised
     no_speech_threshold: float = 0.6
+    # the encoder sees the window plus this much silence, rounded up to a multiple of the
+    # bucket (30 = always the whole 30 s, as Whisper was trained)
+    encoder_pad: float = 30.0
+    encoder_bucket: float = 1.0
 
     def validate(self) -> None:
         if self.task not in TASKS:
@@ -43,6 +47,8 @@ class DecodeOptions:
             raise ValueError("frame_threshold must be >= 0")
         if self.max_context_tokens < 0:
             raise ValueError("max_context_tokens must be >= 0")
+        if not 0 < self.encoder_pad <= 30 or not 0 < self.encoder_bucket <= 30:
+            raise ValueError("encoder_pad and encoder_bucket must be in (0, 30] seconds")
         if self.beams != 1:
             raise ValueError("beams > 1 (beam search) is not implemented yet; use beams=1")
 

@@ -1,4 +1,4 @@
-"""AlignAtt simultaneous decoding on the stock openai-whisper model.
+"""AlignAtt simultaneous decoding on the openai-whisper model, for a batch of sessions.
 
 A token is committed only while the decoder's cross-attention (the model's alignment heads)
 looks at audio at least ``frame_threshold`` encoder frames before the end of the audio received
@@ -6,7 +6,9 @@ so far; a token that looks at the unfinished end waits for more audio. At the en
 utterance every remaining token is committed.
 
 Nothing model-side outlives a step: the kv-cache is built per call, so any number of sessions
-can share one model and a "context switch" costs nothing.
+can share one model and a "context switch" costs nothing. Every session of a step decodes in
+one batch (:mod:`server_core.engine.decoder`), each row with its own stopping rule; a row
+decodes exactly as it would alone.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from functools import lru_cache
 import numpy as np
 import torch
 import torch.nn.functional as F
-import whisper
-from whisper.model import Whisper, disable_sdpa
+from whisper.model import Whisper
 from whisper.tokenizer import Tokenizer, get_tokenizer
 
 from server_core.config import SAMPLE_RATE, DecodeOptions
+from server_core.engine.decoder import BatchDecoder
 from server_core.engine.window import SAMPLES_PER_FRAME, WindowState
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,31 @@ def _tokenizer(multilingual: bool, num_languages: int, language: str | None, tas
     return get_tokenizer(multilingual, num_languages=num_languages, language=language, task=task)
 
 
+@dataclass
+class StepRequest:
+    """One session's part of a step."""
+
+    features: torch.Tensor  # (frames, n_audio_state): the encoded window and its padding
+    n_samples: int  # samples of audio in the window (the rest of the features is padding)
+    tokenizer: Tokenizer
+    prompt: list[int]
+    window: WindowState
+    final: bool  # commit everything: the utterance closed
+    full: bool = False  # the window cannot grow: no agreement with a next look
+
+
+@dataclass
+class _Row:
+    """A request while its tokens are decoded."""
+
+    request: StepRequest
+    n_frames: int
+    stop_frame: int | None
+    max_total: int
+    suppressed: torch.Tensor
+    out: _Decoded = field(default_factory=_Decoded)
+
+
 class AlignAttDecoder:
     """One shared model; all per-stream state lives in the caller's WindowState and context."""
 
@@ -111,6 +138,8 @@ class AlignAttDecoder:
         self.alignment_heads: list[tuple[int, int]] = [(int(a), int(b)) for a, b in pairs]
         self.dtype = next(model.parameters()).dtype
         self.device = model.device
+        self.batch = BatchDecoder(model, self.alignment_heads)
+        self._masks: dict[int, torch.Tensor] = {}
 
     # ---- tokenizer and prompt -------------------------------------------------------------
     @property
@@ -133,24 +162,13 @@ class AlignAttDecoder:
         head = [tokenizer.sot_prev, *previous] if previous else []
         return head + list(tokenizer.sot_sequence_including_notimestamps)
 
-    # ---- audio ---------------------------------------------------------------------------
-    def mel(self, audio: np.ndarray) -> torch.Tensor:
-        padded = whisper.pad_or_trim(torch.from_numpy(np.ascontiguousarray(audio)))
-        return whisper.log_mel_spectrogram(padded, self.model.dims.n_mels)
-
-    @torch.inference_mode()
-    def encode(self, windows: list[np.ndarray]) -> torch.Tensor:
-        """Batched encoder call: one row of audio features per window."""
-        mels = torch.stack([self.mel(w) for w in windows]).to(self.device, self.dtype)
-        return self.model.encoder(mels)
-
     @torch.inference_mode()
     def detect_language(self, features: torch.Tensor) -> str:
         if not self.multilingual:
             return "en"
         tokenizer = self.tokenizer(None)
         tokens = torch.tensor([[tokenizer.sot]], device=self.device)
-        logits = self.model.logits(tokens, features)[0, -1]
+        logits = self.model.logits(tokens, features[None])[0, -1]
         mask = torch.ones_like(logits, dtype=torch.bool)
         mask[list(tokenizer.all_language_tokens)] = False
         logits = logits.masked_fill(mask, -np.inf)
@@ -159,67 +177,125 @@ class AlignAttDecoder:
 
     # ---- one AlignAtt step ---------------------------------------------------------------
     def _suppressed(self, tokenizer: Tokenizer) -> torch.Tensor:
-        vocab = self.model.dims.n_vocab
-        mask = torch.zeros(vocab, dtype=torch.bool)
-        mask[tokenizer.eot + 1 :] = True
-        mask[list(t for t in tokenizer.non_speech_tokens if t < vocab)] = True
-        return mask.to(self.device)
+        """Tokens never emitted (timestamps, special and non-speech tokens); one per vocabulary."""
+        key = tokenizer.eot
+        mask = self._masks.get(key)
+        if mask is None:
+            vocab = self.model.dims.n_vocab
+            mask = torch.zeros(vocab, dtype=torch.bool)
+            mask[tokenizer.eot + 1 :] = True
+            mask[list(t for t in tokenizer.non_speech_tokens if t < vocab)] = True
+            mask = self._masks[key] = mask.to(self.device)
+        return mask
 
-    def _attended_frame(self, qks: dict[int, torch.Tensor], n_frames: int) -> int:
-        """Most-attended frame of the newest query, averaged over the alignment heads.
-
-        The padding after the audio is part of the softmax: a head that looks past the end of
-        what was received is the clearest sign that the token needs more audio.
-        """
-        rows = [qks[layer][0, head, -1, :] for layer, head in self.alignment_heads]
-        weights = F.softmax(torch.stack(rows).float(), dim=-1).mean(dim=0)
-        return int(weights.argmax())
+    def _row(self, r: StepRequest) -> _Row:
+        n_frames = max(1, min(r.n_samples // SAMPLES_PER_FRAME, self.model.dims.n_audio_ctx))
+        limit_frame = n_frames - self.options.frame_threshold
+        max_total = int(r.n_samples / SAMPLE_RATE * MAX_TOKENS_PER_SECOND) + 8
+        max_total = min(max_total, self.model.dims.n_text_ctx - len(r.prompt) - 1)
+        look_past = not r.final and self.options.agreement and not r.full
+        stop_frame = None if r.final or look_past else limit_frame
+        return _Row(r, n_frames, stop_frame, max_total, self._suppressed(r.tokenizer))
 
     @torch.inference_mode()
-    def step(
-        self,
-        features: torch.Tensor,
-        n_samples: int,
-        tokenizer: Tokenizer,
-        prompt: list[int],
-        window: WindowState,
-        final: bool,
-        full: bool = False,
-    ) -> StepResult:
-        """Decode greedily from the committed tokens; return the newly committed ones.
+    def steps(self, requests: list[StepRequest]) -> list[StepResult]:
+        """Decode every request greedily from its committed tokens, in one batch; return the
+        newly committed tokens of each.
 
         Not final: tokens are committed up to the first one whose attention reaches the last
         ``frame_threshold`` frames (AlignAtt), less an unfinished word at that boundary, and
         with ``agreement`` only as far as the previous step's hypothesis agrees. A ``full``
         window cannot grow, so a second look would see the same audio: no agreement there.
         """
-        n_frames = max(1, min(n_samples // SAMPLES_PER_FRAME, self.model.dims.n_audio_ctx))
-        limit_frame = n_frames - self.options.frame_threshold
-        max_total = int(n_samples / SAMPLE_RATE * MAX_TOKENS_PER_SECOND) + 8
-        max_total = min(max_total, self.model.dims.n_text_ctx - len(prompt) - 1)
-        agree = self.options.agreement and not full
-        look_past = not final and agree
-        decoded = self._greedy(
-            features,
-            n_frames,
-            tokenizer,
-            prompt,
-            window.tokens,
-            window.closed,
-            max_total,
-            stop_frame=None if final or look_past else limit_frame,
+        rows = [self._row(r) for r in requests]
+        self._greedy(rows)
+        return [self._result(row) for row in rows]
+
+    def _greedy(self, rows: list[_Row]) -> None:
+        """Greedy decoding of every row after its committed tokens, with the alignment-head
+        frame of each token. A row stops at end of text, a repetition loop, its length cap,
+        a word read from past the end of its audio, or (``stop_frame``) at the first token
+        whose attention reaches that frame."""
+        reqs = [row.request for row in rows]
+        state, output = self.batch.start(
+            [r.features for r in reqs],
+            [r.prompt + r.window.tokens for r in reqs],
+            [r.prompt.index(r.tokenizer.sot) for r in reqs],
         )
+        assert output.extra_logits is not None
+        for row, logits in zip(rows, output.extra_logits, strict=True):
+            no_speech = row.request.tokenizer.no_speech
+            row.out.no_speech_prob = float(logits.softmax(-1)[no_speech])
+        active = list(range(len(rows)))
+        logits, alignment = output.logits, output.alignment
+        while active:
+            going: list[int] = []
+            tokens: list[int] = []
+            for j, i in enumerate(active):
+                token = self._next(rows[i], logits[j], alignment[j])
+                if token is not None:
+                    going.append(j)
+                    tokens.append(token)
+            if not going:
+                return
+            if len(going) < len(active):
+                self.batch.keep(state, going)
+                active = [active[j] for j in going]
+            output = self.batch.step(state, torch.tensor(tokens, device=self.device))
+            logits, alignment = output.logits, output.alignment
+
+    def _next(self, row: _Row, logits: torch.Tensor, alignment: torch.Tensor) -> int | None:
+        """Take one token for ``row``; the token to feed next, or None once the row stops."""
+        r, out = row.request, row.out
+        tokenizer, committed = r.tokenizer, r.window.tokens
+        if len(committed) + len(out.tokens) >= row.max_total:
+            return None  # stop_reason stays "length"
+        last = logits.masked_fill(row.suppressed, -np.inf)
+        if len(committed) == r.window.closed and not out.tokens:
+            last[tokenizer.eot] = -np.inf
+            last[tokenizer.encode(" ")] = -np.inf
+        token = int(last.argmax())
+        if token == tokenizer.eot:
+            out.stop_reason = "eot"
+            return None
+        frame = int(alignment.argmax())
+        if frame >= row.n_frames + PAST_END_FRAMES and _is_word(tokenizer, token):
+            # a word read from the padding after the audio: Whisper making text up
+            out.stop_reason = "past_end"
+            return None
+        if row.stop_frame is not None and frame >= row.stop_frame:
+            out.stop_reason = "boundary"
+            out.tokens.append(token)  # the waiting token, for the word check
+            out.frames.append(frame)
+            out.logprobs.append(0.0)
+            return None
+        out.tokens.append(token)
+        out.frames.append(frame)
+        out.logprobs.append(float(F.log_softmax(last, dim=-1)[token]))
+        cut = find_repetition(committed + out.tokens)
+        if cut is not None:
+            keep = max(0, cut - len(committed))
+            del out.tokens[keep:], out.frames[keep:], out.logprobs[keep:]
+            out.stop_reason = "repetition"
+            log.debug("repetition loop cut after %d tokens", cut)
+            return None
+        return token
+
+    def _result(self, row: _Row) -> StepResult:
+        r, decoded = row.request, row.out
+        window, tokenizer = r.window, r.tokenizer
         tokens, frames, logprobs = decoded.tokens, decoded.frames, decoded.logprobs
         stop_reason = decoded.stop_reason
         hypothesis: list[int] = []
-        if not final:
+        if not r.final:
+            limit_frame = row.n_frames - self.options.frame_threshold
             b = next((i for i, f in enumerate(frames) if f >= limit_frame), len(frames))
             if b < len(frames) or decoded.stop_reason == "boundary":
                 stop_reason = "boundary"
                 if b < len(tokens) and _continues_word(tokenizer, tokens[b]):
                     b = _word_start(tokenizer, tokens[:b])
             commit = b
-            if agree:
+            if self.options.agreement and not r.full:
                 previous = window.hypothesis
                 commit = 0
                 while commit < b and commit < len(previous) and previous[commit] == tokens[commit]:
@@ -231,78 +307,6 @@ class AlignAttDecoder:
         avg = float(np.mean(logprobs)) if logprobs else 0.0
         nsp = decoded.no_speech_prob
         if len(window.tokens) == window.closed and nsp > self.options.no_speech_threshold:
-            if not final or avg < -1.0 or not tokens:
+            if not r.final or avg < -1.0 or not tokens:
                 return StepResult([], [], nsp, avg, "silence", hypothesis=hypothesis)
         return StepResult(tokens, frames, nsp, avg, stop_reason, hypothesis)
-
-    def _greedy(
-        self,
-        features: torch.Tensor,
-        n_frames: int,
-        tokenizer: Tokenizer,
-        prompt: list[int],
-        committed: list[int],
-        closed: int,
-        max_total: int,
-        stop_frame: int | None,
-    ) -> _Decoded:
-        """Greedy decoding after ``committed``, with the alignment-head frame of each token.
-
-        Stops at end of text, a repetition loop, the length cap, or (``stop_frame``) at the
-        first token whose attention reaches that frame.
-        """
-        suppressed = self._suppressed(tokenizer)
-        qks: dict[int, torch.Tensor] = {}
-        blocks = list(self.model.decoder.blocks)
-        hooks = [
-            blocks[layer].cross_attn.register_forward_hook(
-                lambda _m, _i, out, layer=layer: qks.__setitem__(layer, out[1])
-            )
-            for layer in sorted({layer for layer, _ in self.alignment_heads})
-        ]
-        cache, cache_hooks = self.model.install_kv_cache_hooks()
-        out = _Decoded()
-        try:
-            with disable_sdpa():
-                tokens = torch.tensor([prompt + committed], device=self.device)
-                logits = self.model.decoder(tokens, features, kv_cache=cache)
-                sot_index = prompt.index(tokenizer.sot)
-                out.no_speech_prob = float(
-                    logits[0, sot_index].float().softmax(-1)[tokenizer.no_speech]
-                )
-                while len(committed) + len(out.tokens) < max_total:
-                    last = logits[0, -1].float().masked_fill(suppressed, -np.inf)
-                    if len(committed) == closed and not out.tokens:
-                        last[tokenizer.eot] = -np.inf
-                        last[tokenizer.encode(" ")] = -np.inf
-                    token = int(last.argmax())
-                    if token == tokenizer.eot:
-                        out.stop_reason = "eot"
-                        break
-                    frame = self._attended_frame(qks, n_frames)
-                    if frame >= n_frames + PAST_END_FRAMES and _is_word(tokenizer, token):
-                        # a word read from the padding after the audio: Whisper making text up
-                        out.stop_reason = "past_end"
-                        break
-                    if stop_frame is not None and frame >= stop_frame:
-                        out.stop_reason = "boundary"
-                        out.tokens.append(token)  # the waiting token, for the word check
-                        out.frames.append(frame)
-                        out.logprobs.append(0.0)
-                        break
-                    out.tokens.append(token)
-                    out.frames.append(frame)
-                    out.logprobs.append(float(F.log_softmax(last, dim=-1)[token]))
-                    cut = find_repetition(committed + out.tokens)
-                    if cut is not None:
-                        keep = max(0, cut - len(committed))
-                        del out.tokens[keep:], out.frames[keep:], out.logprobs[keep:]
-                        out.stop_reason = "repetition"
-                        log.debug("repetition loop cut after %d tokens", cut)
-                        break
-                    step_in = torch.tensor([[token]], device=self.device)
-                    logits = self.model.decoder(step_in, features, kv_cache=cache)
-        finally:
-            for h in hooks + cache_hooks:
-                h.remove()
-        return out

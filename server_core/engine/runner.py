@@ -1,5 +1,5 @@
-"""The runner: one step of the model for a batch of jobs (one encoder call, then each job's
-AlignAtt decoder step), applied to the sessions."""
+"""The runner: one step of the model for a batch of jobs (the encoder over every job's window,
+then one batched AlignAtt decoding pass), applied to the sessions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import logging
 import time
 
 from server_core.config import DecodeOptions
-from server_core.engine.alignatt import AlignAttDecoder
+from server_core.engine.alignatt import AlignAttDecoder, StepRequest
+from server_core.engine.encoder import Encoder
 from server_core.engine.session import Job, Session
 
 log = logging.getLogger(__name__)
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 class Runner:
     def __init__(self, decoder: AlignAttDecoder) -> None:
         self.decoder = decoder
-        self._static = decoder.encode_text(decoder.options.static_prompt)
+        self.set_options(decoder.options)
 
     @property
     def options(self) -> DecodeOptions:
@@ -24,6 +25,7 @@ class Runner:
 
     def set_options(self, options: DecodeOptions) -> None:
         self.decoder.options = options
+        self.encoder = Encoder(self.decoder.model, options.encoder_pad, options.encoder_bucket)
         self._static = self.decoder.encode_text(options.static_prompt)
 
     def initial_context(self) -> list[int]:
@@ -32,42 +34,49 @@ class Runner:
     def run(self, jobs: list[Job]) -> float:
         """Run the jobs; return the seconds it took. A failure costs only its own jobs."""
         t0 = time.perf_counter()
-        decoder = self.decoder
         try:
-            features = decoder.encode([job.audio for job in jobs])
+            features = self.encoder.encode([job.audio for job in jobs])
         except Exception as e:
             log.exception("encoder step failed")
             for job in jobs:
                 job.session.drop_pending(f"{type(e).__name__}: {e}")
             return time.perf_counter() - t0
-        for i, job in enumerate(jobs):
-            s = job.session
-            if s.aborted:
-                continue
-            feats = features[i : i + 1]
+        live = [(job, f) for job, f in zip(jobs, features, strict=True) if not job.session.aborted]
+        requests = []
+        for job, feats in live:
             state = job.window.state
             if state.language is None:
-                state.language = self._language_for(s, feats)
-            try:
-                tokenizer = decoder.tokenizer(state.language)
-                prompt = decoder.prompt(tokenizer, s.context, self._static)
-                result = decoder.step(
-                    feats,
-                    job.audio.shape[0],
-                    tokenizer,
-                    prompt,
-                    state,
-                    final=job.final,
-                    full=job.full,
+                state.language = self._language_for(job.session, feats)
+            tokenizer = self.decoder.tokenizer(state.language)
+            prompt = self.decoder.prompt(tokenizer, job.session.context, self._static)
+            requests.append(
+                StepRequest(
+                    feats, job.audio.shape[0], tokenizer, prompt, state, job.final, job.full
                 )
-                s.apply(job, result, tokenizer.decode)
-            except Exception as e:  # one bad step must not stall the session or the engine
-                log.exception("decoder step for %s failed", s.client_id)
-                s.drop_pending(f"{type(e).__name__}: {e}")
-            keep = self.options.max_context_tokens
-            if len(s.context) > 4 * keep:
-                del s.context[: len(s.context) - keep]
+            )
+        try:
+            results = self.decoder.steps(requests)
+        except Exception:  # find the row that fails, so the others still get their text
+            log.exception("batched decoder step failed; decoding its rows one by one")
+            results = [self._alone(job, r) for (job, _), r in zip(live, requests, strict=True)]
+        for (job, _), request, result in zip(live, requests, results, strict=True):
+            if result is not None:
+                job.session.apply(job, result, request.tokenizer.decode)
+            self._trim_context(job.session)
         return time.perf_counter() - t0
+
+    def _alone(self, job: Job, request: StepRequest):
+        try:
+            return self.decoder.steps([request])[0]
+        except Exception as e:  # one bad step must not stall the session or the engine
+            log.exception("decoder step for %s failed", job.session.client_id)
+            job.session.drop_pending(f"{type(e).__name__}: {e}")
+            return None
+
+    def _trim_context(self, s: Session) -> None:
+        keep = self.options.max_context_tokens
+        if len(s.context) > 4 * keep:
+            del s.context[: len(s.context) - keep]
 
     def _language_for(self, s: Session, features) -> str:
         language = (s.language or self.options.language).lower()

@@ -1,0 +1,323 @@
+"""Captions' lateness and cost, with real-time clients over the WebSocket protocol, comparing
+source trees in one run. Prints one JSON object.
+
+    python bench/latency.py --model tiny.en --clients 1 2 4 --rev before=b66ea51 --rev after=.
+
+Each ``--rev NAME=REV`` is a git revision (checked out once into a worktree under
+/tmp/whisper-bench) or a path to a source tree; every revision runs the same items with the
+same clients, one server process at a time (``bench/instrumented_server.py``). The items are the
+dev speech (``bench/dev_set.py``: 12.5 min of English, or the German clips), dealt to N clients
+that each stream their items one after another, one connection per item, in 100 ms ``.npy``
+frames at real time.
+
+Per revision and client count: streaming WER pooled over the items and the offline WER of the
+same model (``whisper.transcribe``, default options), words missing (words of the offline text
+that the streamed text lacks), word latency (arrival of a word minus the moment the frame
+holding its end was sent; word ends from an offline word-timestamp run), the largest lag the
+server reported, the end lag (last text after the last frame), and compute per second of audio
+split into mel, encoder, decoder prefill, decoder token steps, VAD and the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import difflib
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+from dev_set import Item, load_items, share  # noqa: E402
+from offline_ref import offline_results  # noqa: E402
+
+from server_core.config import SAMPLE_RATE  # noqa: E402
+from server_core.wer import edit_distance, normalize  # noqa: E402
+
+FRAME = int(0.1 * SAMPLE_RATE)
+TREES = Path(tempfile.gettempdir()) / "whisper-bench"
+LISTEN_RE = re.compile(r"Listening on ws://([\d.]+):(\d+)")
+PARTS = ("mel", "encoder", "decoder_prefill", "decoder_tokens", "vad", "other")
+
+
+@dataclass
+class ItemRun:
+    item: Item
+    frame_sent: list[float] = field(default_factory=list)  # monotonic time each frame was sent
+    arrivals: list[tuple[float, str]] = field(default_factory=list)
+    end_sent: float = 0.0
+    done_at: float = 0.0
+    notices: list[dict] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "".join(t for _, t in self.arrivals).strip()
+
+
+def tree_of(rev: str) -> Path:
+    path = Path(rev)
+    if path.is_dir():
+        return path.resolve()
+    sha = subprocess.check_output(["git", "rev-parse", rev], cwd=ROOT, text=True).strip()
+    target = TREES / sha[:12]
+    if not target.is_dir():
+        TREES.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(target), sha],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+    return target
+
+
+def npy(chunk: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, chunk.astype(np.float32), allow_pickle=False)
+    return buf.getvalue()
+
+
+async def stream_item(url: str, client_id: str, item: Item) -> ItemRun:
+    from websockets.asyncio.client import connect
+
+    run = ItemRun(item)
+    async with connect(f"{url}?client_id={client_id}", max_size=None) as ws:
+        first = json.loads(await ws.recv())
+        if first.get("type") != "ready":
+            raise RuntimeError(f"{client_id}: {first}")
+
+        async def send() -> None:
+            t0 = time.monotonic()
+            audio = item.audio
+            for k, i in enumerate(range(0, audio.shape[0], FRAME)):
+                delay = t0 + k * FRAME / SAMPLE_RATE - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await ws.send(npy(audio[i : i + FRAME]))
+                run.frame_sent.append(time.monotonic())
+            delay = t0 + audio.shape[0] / SAMPLE_RATE - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await ws.send(json.dumps({"type": "end"}))
+            run.end_sent = time.monotonic()
+
+        sender = asyncio.create_task(send())
+        async for raw in ws:
+            msg = json.loads(raw)
+            kind = msg.get("type")
+            if kind == "transcript" and msg.get("text"):
+                run.arrivals.append((time.monotonic(), msg["text"]))
+            elif kind == "notice":
+                run.notices.append(msg)
+            elif kind == "done":
+                run.done_at = time.monotonic()
+                break
+        await sender
+    return run
+
+
+async def client(url: str, name: str, queue: list[Item]) -> list[ItemRun]:
+    return [await stream_item(url, f"{name}-{k}", item) for k, item in enumerate(queue)]
+
+
+async def poll_lag(http: str, stop: asyncio.Event, seen: list[float]) -> None:
+    loop = asyncio.get_running_loop()
+
+    def get() -> list[float]:
+        with urllib.request.urlopen(f"{http}/clients", timeout=5) as r:
+            return [float(c["lag"]) for c in json.load(r)["clients"]]
+
+    while not stop.is_set():
+        try:
+            seen.extend(await loop.run_in_executor(None, get))
+        except Exception:
+            pass
+        try:
+            await asyncio.wait_for(stop.wait(), 0.5)
+        except asyncio.TimeoutError:
+            pass
+
+
+async def run_clients(url: str, http: str, queues: list[list[Item]]) -> tuple[list[ItemRun], float]:
+    stop = asyncio.Event()
+    lags: list[float] = []
+    poller = asyncio.create_task(poll_lag(http, stop, lags))
+    results = await asyncio.gather(*(client(url, f"c{k}", q) for k, q in enumerate(queues)))
+    stop.set()
+    await poller
+    return [r for runs in results for r in runs], max(lags, default=0.0)
+
+
+def start_server(tree: Path, stats: Path, model: str, language: str, device: str, extra: list[str]):
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "OMP_WAIT_POLICY": "PASSIVE",
+        "PYTHONPATH": str(tree),
+    }
+    cmd = [
+        sys.executable,
+        str(BENCH / "instrumented_server.py"),
+        str(tree),
+        str(stats),
+        "--",
+        "--model",
+        model,
+        "--language",
+        language,
+        "--device",
+        device,
+        "--port",
+        "0",
+        "--max-clients",
+        "64",
+        "--log-level",
+        "WARNING",
+        *extra,
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    lines = []
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError("server exited:\n" + "".join(lines))
+        lines.append(line)
+        m = LISTEN_RE.search(line)
+        if m:  # keep the pipe drained so the server never blocks on its output
+            threading.Thread(target=proc.stdout.read, daemon=True).start()
+            return (
+                proc,
+                f"ws://{m.group(1)}:{m.group(2)}/ws/transcription",
+                f"http://{m.group(1)}:{m.group(2)}",
+            )
+    raise RuntimeError("server did not start:\n" + "".join(lines))
+
+
+def words_with_times(run: ItemRun, english: bool) -> list[tuple[str, float]]:
+    out = []
+    for arrival, text in run.arrivals:
+        out += [(w, arrival) for w in normalize(text, english)]
+    return out
+
+
+def latencies(run: ItemRun, offline_words: list[list], english: bool) -> list[float]:
+    ref: list[tuple[str, float]] = []
+    for word, end in offline_words:
+        ref += [(w, end) for w in normalize(word, english)]
+    streamed = words_with_times(run, english)
+    matcher = difflib.SequenceMatcher(
+        a=[w for w, _ in streamed], b=[w for w, _ in ref], autojunk=False
+    )
+    out = []
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            arrival = streamed[block.a + k][1]
+            frame = min(len(run.frame_sent) - 1, int(ref[block.b + k][1] * SAMPLE_RATE) // FRAME)
+            out.append(arrival - run.frame_sent[max(0, frame)])
+    return out
+
+
+def deletions(ref: list[str], hyp: list[str]) -> int:
+    matcher = difflib.SequenceMatcher(a=ref, b=hyp, autojunk=False)
+    return len(ref) - sum(b.size for b in matcher.get_matching_blocks())
+
+
+def summarize(runs: list[ItemRun], offline: dict, stats: dict, max_lag: float, english: bool):
+    errors = offline_errors = ref_words = missing = offline_words = 0
+    lat: list[float] = []
+    for run in runs:
+        off = offline[run.item.name]
+        ref = normalize(run.item.reference, english)
+        hyp = normalize(run.text, english)
+        off_words = normalize(off["text"], english)
+        errors += edit_distance(ref, hyp)
+        offline_errors += edit_distance(ref, off_words)
+        ref_words += len(ref)
+        missing += deletions(off_words, hyp)
+        offline_words += len(off_words)
+        lat += latencies(run, off["words"], english)
+    audio = sum(r.item.seconds for r in runs)
+    compute = {p: round(stats.get(p, 0.0) / audio, 4) for p in PARTS}
+    return {
+        "items": len(runs),
+        "audio_s": round(audio, 1),
+        "words": ref_words,
+        "wer_stream": round(errors / ref_words, 4),
+        "wer_offline": round(offline_errors / ref_words, 4),
+        "words_missing": round(missing / max(1, offline_words), 4),
+        "latency_mean_s": round(float(np.mean(lat)), 3) if lat else None,
+        "latency_p90_s": round(float(np.percentile(lat, 90)), 3) if lat else None,
+        "end_lag_mean_s": round(float(np.mean([r.done_at - r.end_sent for r in runs])), 3),
+        "max_lag_s": round(max_lag, 3),
+        "notices": sum(len(r.notices) for r in runs),
+        "compute_s_per_audio_s": round(stats.get("tick", 0.0) / audio, 4),
+        "compute_breakdown": compute,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="tiny.en")
+    p.add_argument("--language", default="en", help="en: English set; de: German set")
+    p.add_argument("--clients", type=int, nargs="+", default=[1, 2, 4])
+    p.add_argument("--rev", action="append", default=[], help="NAME=REV (git rev or tree path)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--max-item", type=float, default=60.0, help="seconds per item")
+    p.add_argument("--max-audio", type=float, default=0.0, help="use only this much audio")
+    p.add_argument("--server-arg", action="append", default=[], help="extra server flag")
+    a = p.parse_args(argv)
+    revs = [r.split("=", 1) if "=" in r else [r, r] for r in (a.rev or ["current=."])]
+    items = load_items(a.language, a.max_item)
+    if a.max_audio:
+        kept, total = [], 0.0
+        for item in items:
+            if total >= a.max_audio:
+                break
+            kept.append(item)
+            total += item.seconds
+        items = kept
+    offline = offline_results(a.model, a.language, items)
+    english = a.language == "en"
+    report: dict = {"model": a.model, "language": a.language, "device": a.device, "runs": {}}
+    for name, rev in revs:
+        tree = tree_of(rev)
+        report["runs"][name] = {"tree": str(tree), "rev": rev}
+        for n in a.clients:
+            stats_file = Path(tempfile.mkstemp(suffix=".json")[1])
+            proc, url, http = start_server(
+                tree, stats_file, a.model, a.language, a.device, a.server_arg
+            )
+            try:
+                runs, max_lag = asyncio.run(run_clients(url, http, share(items, n)))
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(120)
+            stats = json.loads(stats_file.read_text())
+            result = summarize(runs, offline, stats, max_lag, english)
+            report["runs"][name][f"clients_{n}"] = result
+            print(json.dumps({"rev": name, "clients": n, **result}), file=sys.stderr, flush=True)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
