@@ -3,8 +3,8 @@
     python bench/instrumented_server.py TREE STATS.json -- --model tiny.en --port 0 ...
 
 The timers hook what every version of the engine calls: whisper's log-mel, the encoder (from
-conv1 to ln_post), the decoder (from the token embedding to the final layer norm; several
-tokens = prefill, one token = a decoding step), Silero's VADIterator, and the engine's
+conv1 to ln_post), the decoder (from the token embedding to its logits; several tokens =
+prefill, one token = a decoding step), Silero's VADIterator, and the engine's
 ``_tick`` (one loop iteration: everything the engine computes). "other" is tick time not in
 those parts. STATS.json is written when the server exits (SIGTERM).
 """
@@ -45,24 +45,45 @@ def _timed(name, fn):
 
 
 def _span(start_module, end_module, name_of) -> None:
+    """Time from ``start_module``'s input to ``end_module``'s output (same thread)."""
+
     def pre(module, inputs):
         _local.span = (name_of(inputs), time.perf_counter())
 
     def post(module, inputs, output):
-        span = getattr(_local, "span", None)
-        if span is not None:
-            name, t0 = span
-            totals[name] += time.perf_counter() - t0
-            counts[name] += 1
-            _local.span = None
+        _extend()
 
     start_module.register_forward_pre_hook(pre)
     end_module.register_forward_hook(post)
 
 
+def _extend() -> None:
+    """Count the time since the span's last mark into the span's part; move the mark."""
+    span = getattr(_local, "span", None)
+    if span is not None:
+        name, mark = span
+        now = time.perf_counter()
+        totals[name] += now - mark
+        _local.span = (name, now)
+
+
+def _count_on_exit(fn):
+    """Run ``fn``, then extend the current span over it (the logits after the last layer)."""
+
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _extend()
+
+    return wrapper
+
+
 def _decoder_part(inputs) -> str:
     tokens = inputs[0]
-    return "decoder_prefill" if tokens.shape[-1] > 1 else "decoder_tokens"
+    name = "decoder_prefill" if tokens.shape[-1] > 1 else "decoder_tokens"
+    counts[name] += 1
+    return name
 
 
 _mel = whisper.audio.log_mel_spectrogram
@@ -74,6 +95,9 @@ def _hooked_init(self, dims):
     _init(self, dims)
     _span(self.encoder.conv1, self.encoder.ln_post, lambda inputs: "encoder")
     _span(self.decoder.token_embedding, self.decoder.ln, _decoder_part)
+    # the logits after the last layer norm: the stock forward computes them inside
+    # TextDecoder.forward, the batched decoder in BatchDecoder._logits
+    self.decoder.register_forward_hook(lambda module, inputs, output: _extend())
 
 
 whisper.model.Whisper.__init__ = _hooked_init
@@ -85,6 +109,12 @@ silero_vad.utils_vad.VADIterator.__call__ = _timed("vad", silero_vad.utils_vad.V
 from server_core.engine import Engine  # noqa: E402
 
 Engine._tick = _timed("tick", Engine._tick)
+try:
+    from server_core.engine.decoder import BatchDecoder  # noqa: E402
+except ImportError:  # a tree from before the batched decoder
+    pass
+else:
+    BatchDecoder._logits = _count_on_exit(BatchDecoder._logits)
 
 
 def main() -> int:

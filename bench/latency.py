@@ -284,6 +284,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-item", type=float, default=60.0, help="seconds per item")
     p.add_argument("--max-audio", type=float, default=0.0, help="use only this much audio")
     p.add_argument("--server-arg", action="append", default=[], help="extra server flag")
+    p.add_argument(
+        "--each",
+        action="store_true",
+        help="every client streams one item (client k item k mod items) instead of sharing them",
+    )
     a = p.parse_args(argv)
     revs = [r.split("=", 1) if "=" in r else [r, r] for r in (a.rev or ["current=."])]
     items = load_items(a.language, a.max_item)
@@ -307,7 +312,8 @@ def main(argv: list[str] | None = None) -> int:
                 tree, stats_file, a.model, a.language, a.device, a.server_arg
             )
             try:
-                runs, max_lag = asyncio.run(run_clients(url, http, share(items, n)))
+                queues = [[items[k % len(items)]] for k in range(n)] if a.each else share(items, n)
+                runs, max_lag = asyncio.run(run_clients(url, http, queues))
             finally:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(120)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Optional
 
@@ -96,3 +96,39 @@ def resolve_log_level(flag: Optional[str], env: Mapping[str, str]) -> str:
     if level not in LOG_LEVELS:
         raise ValueError(f"unknown log level {level!r}; use one of {', '.join(LOG_LEVELS)}")
     return level
+
+
+def add_decode_option(parser: argparse.ArgumentParser) -> None:
+    names = ", ".join(f.name for f in fields(DecodeOptions) if f.name != "language")
+    parser.add_argument(
+        "--decode",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"advanced: set a decoder option ({names})",
+    )
+
+
+def decode_overrides(pairs: list[str]) -> dict[str, object]:
+    """``NAME=VALUE`` pairs as typed DecodeOptions fields; ValueError names what is wrong."""
+    defaults = DecodeOptions()
+    known = {f.name for f in fields(DecodeOptions)} - {"language"}
+    out: dict[str, object] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in known:
+            raise ValueError(f"--decode {pair!r}: use NAME=VALUE with NAME one of {sorted(known)}")
+        kind = type(getattr(defaults, name))
+        try:
+            if kind is bool:
+                if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ValueError(raw)
+                value: object = raw.lower() in ("1", "true", "yes", "on")
+            else:
+                value = kind(raw)
+        except ValueError:
+            raise ValueError(f"--decode {pair!r}: {name} takes a {kind.__name__}") from None
+        out[name] = value
+    replace(defaults, **out).validate()  # type: ignore[arg-type]
+    return out

@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -17,7 +17,9 @@ from server_core.cli_options import (
     DEFAULT_HOST,
     DEFAULT_PORT,
     ENV_LOG_LEVEL,
+    add_decode_option,
     add_model_options,
+    decode_overrides,
     layered_env,
     resolve_log_level,
     resolve_model_choice,
@@ -41,6 +43,7 @@ class ServeOptions:
     idle_timeout: float
     device: str
     log_level: str
+    decode: dict = field(default_factory=dict)  # advanced DecodeOptions overrides
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
     p.add_argument("--log-level", help=f"log level (env {ENV_LOG_LEVEL}; default WARNING)")
+    add_decode_option(p)
     return p
 
 
@@ -95,6 +99,7 @@ def parse_serve_options(
         idle_timeout=args.idle_timeout,
         device=args.device,
         log_level=resolve_log_level(args.log_level, env),
+        decode=decode_overrides(args.decode),
     )
 
 
@@ -141,7 +146,9 @@ def main(argv: list[str]) -> int:
     )
 
     config = EngineConfig(
-        model=opts.model, device=opts.device, decode=DecodeOptions(language=opts.language)
+        model=opts.model,
+        device=opts.device,
+        decode=DecodeOptions(language=opts.language, **opts.decode),
     )
     engine = Engine(config, progress=_say)
     server = LocalServer(
