@@ -28,7 +28,7 @@ protect_singletons()  # PySide6 6.12.0 on Python 3.11 loses references: see qt_c
 from server_core.events import ClosedEvent, TranscriptEvent  # noqa: E402
 from whisper_desktop.engine_host import EngineHost, HostState  # noqa: E402
 from whisper_desktop.settings import Overrides, load_settings, open_qsettings  # noqa: E402
-from whisper_desktop.tray import TrayState  # noqa: E402
+from whisper_desktop.widgets.tray import TrayState  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SR = 16000
@@ -187,7 +187,7 @@ def words_of(app, cid: str) -> str:
 
 
 def test_tray_menu_has_every_action(qtbot) -> None:
-    from whisper_desktop.tray import AppActions, Tray
+    from whisper_desktop.widgets.tray import AppActions, Tray
 
     tray = Tray(AppActions())
     texts = [a.text() if not a.isSeparator() else "-" for a in tray.menu.actions()]

@@ -16,12 +16,9 @@ from whisper_desktop.qt_compat import protect_singletons  # noqa: E402
 
 protect_singletons()  # PySide6 6.12.0 on Python 3.11 loses references: see qt_compat
 
-from whisper_desktop.history_store import (  # noqa: E402
-    HistoryRecorder,
-    HistoryStore,
-    export,
-    format_timestamp,
-)
+from whisper_desktop.history.exporters import export, format_timestamp  # noqa: E402
+from whisper_desktop.history.recorder import HistoryRecorder  # noqa: E402
+from whisper_desktop.history.store import HistoryStore  # noqa: E402
 from whisper_desktop.paths import history_db_path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,7 +158,7 @@ def test_history_cli_exports_without_qt(store: HistoryStore, tmp_path: Path) -> 
 
 
 def test_history_window_lists_searches_and_exports(qtbot, store: HistoryStore, tmp_path) -> None:
-    from whisper_desktop.history import HistoryWindow
+    from whisper_desktop.widgets.history_window import HistoryWindow
 
     w = HistoryWindow(store)
     qtbot.addWidget(w)

@@ -16,7 +16,6 @@ protect_singletons()  # PySide6 6.12.0 on Python 3.11 loses references: see qt_c
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QImage  # noqa: E402
 
-from whisper_desktop.overlay import REMOTE_COLORS, CaptionOverlay, OverlayStyle  # noqa: E402
 from whisper_desktop.settings import (  # noqa: E402
     Key,
     Overrides,
@@ -26,6 +25,7 @@ from whisper_desktop.settings import (  # noqa: E402
     open_qsettings,
     save_settings,
 )
+from whisper_desktop.widgets.overlay import REMOTE_COLORS, CaptionOverlay, OverlayStyle  # noqa: E402
 
 BLUE, YELLOW = "#4da6ff", "#ffd633"
 
@@ -224,7 +224,7 @@ def test_settings_dialog_survives_a_broken_audio_backend(qtbot) -> None:
 
 
 def test_connect_dialog_shows_url_token_and_qr(qtbot) -> None:
-    from whisper_desktop.connect_dialog import ConnectDialog, qr_matrix
+    from whisper_desktop.widgets.connect_dialog import ConnectDialog, qr_matrix
 
     d = ConnectDialog()
     qtbot.addWidget(d)

@@ -25,12 +25,9 @@ from server_core.audio.sources import (
 )
 from server_core.events import NoticeEvent, TranscriptEvent
 from whisper_desktop.capture import CaptureWorker
-from whisper_desktop.connect_dialog import ConnectDialog
 from whisper_desktop.engine_host import EngineHost, HostConfig, HostState
-from whisper_desktop.history import HistoryWindow
-from whisper_desktop.history_store import HistoryRecorder, HistoryStore
-from whisper_desktop.main_window import MainWindow
-from whisper_desktop.overlay import CaptionOverlay, OverlayStyle, default_geometry
+from whisper_desktop.history.recorder import HistoryRecorder
+from whisper_desktop.history.store import HistoryStore
 from whisper_desktop.paths import history_db_path
 from whisper_desktop.qt_compat import protect_singletons
 from whisper_desktop.settings import (
@@ -42,7 +39,11 @@ from whisper_desktop.settings import (
     load_settings,
     save_settings,
 )
-from whisper_desktop.tray import AppActions, StatusInfo, Tray, TrayState
+from whisper_desktop.widgets.connect_dialog import ConnectDialog
+from whisper_desktop.widgets.history_window import HistoryWindow
+from whisper_desktop.widgets.main_window import MainWindow
+from whisper_desktop.widgets.overlay import CaptionOverlay, OverlayStyle, default_geometry
+from whisper_desktop.widgets.tray import AppActions, StatusInfo, Tray, TrayState
 
 log = logging.getLogger("whisper_desktop")
 

@@ -1,6 +1,6 @@
 """The transcript history window: sessions, their utterances, search and export.
 
-The store and the exporters live in :mod:`whisper_desktop.history_store` (no Qt).
+The store and the exporters live in :mod:`whisper_desktop.history` (no Qt).
 """
 
 from __future__ import annotations
@@ -26,16 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from whisper_desktop.history_store import (
-    ExportFormat,
-    HistoryRecorder,
-    HistoryStore,
-    Utterance,
-    export,
-    format_timestamp,
-)
-
-__all__ = ["HistoryRecorder", "HistoryStore", "HistoryWindow"]
+from whisper_desktop.history.exporters import ExportFormat, export, format_timestamp
+from whisper_desktop.history.store import HistoryStore, Utterance
 
 log = logging.getLogger(__name__)
 ALL_SESSIONS = -1

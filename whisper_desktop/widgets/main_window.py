@@ -7,7 +7,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from whisper_desktop.icons import app_icon
-from whisper_desktop.tray import AppActions, StatusInfo
+from whisper_desktop.widgets.tray import AppActions, StatusInfo
 
 
 class MainWindow(QWidget):

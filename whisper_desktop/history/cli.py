@@ -7,7 +7,8 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from whisper_desktop.history_store import ExportFormat, HistoryStore, export
+from whisper_desktop.history.exporters import ExportFormat, export
+from whisper_desktop.history.store import HistoryStore
 from whisper_desktop.paths import history_db_path, resolve_data_dir
 
 
