@@ -20,12 +20,12 @@ from whisper_desktop.settings import (  # noqa: E402
     Key,
     Overrides,
     Settings,
-    SettingsDialog,
     load_settings,
     open_qsettings,
     save_settings,
 )
 from whisper_desktop.widgets.overlay import REMOTE_COLORS, CaptionOverlay, OverlayStyle  # noqa: E402
+from whisper_desktop.widgets.settings_dialog import SettingsDialog  # noqa: E402
 
 BLUE, YELLOW = "#4da6ff", "#ffd633"
 
@@ -246,3 +246,22 @@ def test_connect_dialog_shows_url_token_and_qr(qtbot) -> None:
     assert "LAN access is off" in d.intro.text() and not d.enable_lan.isHidden()
     with qtbot.waitSignal(d.enable_lan_requested, timeout=1000):
         d.enable_lan.click()
+
+
+def test_settings_dialog_shows_names_and_stores_codes(qtbot) -> None:
+    from server_core.model_names import official_names
+
+    d = SettingsDialog(Settings(language="de"))
+    qtbot.addWidget(d)
+    assert [d.model.itemText(i) for i in range(d.model.count())] == list(official_names())
+    assert d.language.currentText() == "German (de)" and d.result_settings().language == "de"
+    assert d.language.itemText(0) == "Detect automatically"
+    d.language.setCurrentIndex(0)
+    assert d.result_settings().language == "auto"
+    d.language.setEditText("French")
+    assert d.result_settings().language == "fr"
+    d.language.setEditText("")
+    assert d.result_settings().language == "auto"
+    unknown = SettingsDialog(Settings(language="xx"))
+    qtbot.addWidget(unknown)
+    assert unknown.result_settings().language == "xx"  # kept as it was; the engine judges it
