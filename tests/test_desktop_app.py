@@ -26,7 +26,7 @@ from whisper_desktop.qt_compat import protect_singletons  # noqa: E402
 protect_singletons()  # PySide6 6.12.0 on Python 3.11 loses references: see qt_compat
 
 from server_core.events import ClosedEvent, TranscriptEvent  # noqa: E402
-from whisper_desktop.engine_host import EngineHost, HostState  # noqa: E402
+from whisper_desktop.host import EngineHost, HostState  # noqa: E402
 from whisper_desktop.settings import Overrides, load_settings, open_qsettings  # noqa: E402
 from whisper_desktop.widgets.tray import TrayState  # noqa: E402
 
@@ -148,8 +148,10 @@ def make_app(qtbot, tmp_path: Path):
         engines.append(ScriptedEngine(config, progress))
         return engines[-1]
 
-    def make(tray: bool = True, source=SteadySource, **overrides):
-        host = EngineHost(engine_factory=factory, server_factory=FakeServer, poll_seconds=0.2)
+    def make(tray: bool = True, source=SteadySource, engine_factory=factory, **overrides):
+        host = EngineHost(
+            engine_factory=engine_factory, server_factory=FakeServer, poll_seconds=0.2
+        )
         app = DesktopApp(
             tmp_path,
             open_qsettings(tmp_path),
@@ -336,12 +338,10 @@ def test_device_failure_shows_and_retries(qtbot, make_app) -> None:
 
 
 def test_engine_failure_is_an_error_state(qtbot, make_app) -> None:
-    app = make_app()
-
     def broken(config, progress):
         raise RuntimeError("model 'nope': not found\nmore")
 
-    app.host._engine_factory = broken
+    app = make_app(engine_factory=broken)
     app.start()
     qtbot.waitUntil(lambda: app.host.state == HostState.ERROR, timeout=5000)
     info = app.status_info()
@@ -435,7 +435,8 @@ def test_many_events_reach_overlay_and_history(qtbot, make_app) -> None:
     def flood() -> None:
         for i in range(20000):
             final = i % 50 == 49
-            app.host._post_event(TranscriptEvent("phone-2", f" x{i}", i * 0.01, i * 0.01, final))
+            event = TranscriptEvent("phone-2", f" x{i}", i * 0.01, i * 0.01, final)
+            app.host.worker.post_event(event)  # what an engine thread does
 
     t = threading.Thread(target=flood)
     t.start()

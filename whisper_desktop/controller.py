@@ -25,9 +25,9 @@ from server_core.audio.sources import (
 )
 from server_core.events import NoticeEvent, TranscriptEvent
 from whisper_desktop.capture import CaptureWorker
-from whisper_desktop.engine_host import EngineHost, HostState
 from whisper_desktop.history.recorder import HistoryRecorder
 from whisper_desktop.history.store import HistoryStore
+from whisper_desktop.host import EngineHost, HostState
 from whisper_desktop.paths import history_db_path
 from whisper_desktop.qt_compat import protect_singletons
 from whisper_desktop.settings import (
@@ -440,7 +440,7 @@ class DesktopApp:
                 action.setChecked(getattr(new, enabled))  # starts or stops the capture
             elif device in changed and getattr(new, enabled):
                 self._restart_capture(cid)
-        if changed & SERVER_FIELDS:  # waits for a start in progress (EngineHost._busy)
+        if changed & SERVER_FIELDS:  # queued behind a start in progress
             self.host.restart_server(new.host_config())
         if changed & OVERLAY_FIELDS:
             self.overlay.apply_style(self._overlay_style())

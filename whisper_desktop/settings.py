@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from whisper_desktop.engine_host import HostConfig
+from whisper_desktop.host import HostConfig
 from whisper_desktop.paths import SETTINGS_FILE_NAME
 
 log = logging.getLogger(__name__)
