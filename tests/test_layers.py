@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
+
 PACKAGES = ("server_core", "whisper_desktop")
 
 # Who may import whom inside server_core (DESIGN §1): group -> groups it may import.

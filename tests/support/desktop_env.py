@@ -25,8 +25,10 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,29 +83,32 @@ def _x11():
     return x
 
 
-def display_answers(display: str) -> bool:
+@contextmanager
+def open_display(display: str) -> Iterator[tuple[Any, int] | None]:
+    """libX11 and a connection to ``display``, closed afterwards; None when either is missing."""
     x = _x11()
-    if x is None:
-        return False
-    d = x.XOpenDisplay(display.encode())
-    if not d:
-        return False
-    x.XCloseDisplay(d)
-    return True
+    handle = x.XOpenDisplay(display.encode()) if x is not None else None
+    if not handle:
+        yield None
+        return
+    try:
+        yield x, handle
+    finally:
+        x.XCloseDisplay(handle)
+
+
+def display_answers(display: str) -> bool:
+    with open_display(display) as opened:
+        return opened is not None
 
 
 def tray_owned(display: str) -> bool:
     """Whether a system-tray host owns the XEmbed selection ``_NET_SYSTEM_TRAY_S0``."""
-    x = _x11()
-    if x is None:
-        return False
-    d = x.XOpenDisplay(display.encode())
-    if not d:
-        return False
-    try:
+    with open_display(display) as opened:
+        if opened is None:
+            return False
+        x, d = opened
         return bool(x.XGetSelectionOwner(d, x.XInternAtom(d, b"_NET_SYSTEM_TRAY_S0", 0)))
-    finally:
-        x.XCloseDisplay(d)
 
 
 def _wait(pred, timeout: float, what: str, proc: subprocess.Popen | None = None) -> None:

@@ -16,8 +16,7 @@ from server_core.languages import normalize_language
 from server_core.model_names import normalize_model_spec
 from server_core.net.server import LocalServer, ServerError, ServerOptions, lan_address
 from server_core.serve import parse_serve_options
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
 
 
 def test_dotenv_parsing(tmp_path: Path) -> None:
@@ -133,7 +132,7 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_local_server_lifecycle_and_urls() -> None:
-    from fake_engine import FakeEngine
+    from tests.support.fake_engine import FakeEngine
 
     engine = FakeEngine()
     server = LocalServer(engine, ServerOptions(port=0))
@@ -158,7 +157,7 @@ def test_local_server_lifecycle_and_urls() -> None:
 
 
 def test_off_loopback_bind_generates_a_token() -> None:
-    from fake_engine import FakeEngine
+    from tests.support.fake_engine import FakeEngine
 
     server = LocalServer(FakeEngine(), ServerOptions(host="0.0.0.0", port=0))
     assert server.generated_token and len(server.token) >= 16

@@ -1,57 +1,19 @@
-"""Transcript history: the store, the event recorder, TXT/SRT/VTT export, the CLI and the window."""
+"""Transcript history without Qt: the store, the event recorder, TXT/SRT/VTT export, the CLI."""
 
 from __future__ import annotations
 
-import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-from whisper_desktop.qt_compat import protect_singletons  # noqa: E402
-
-protect_singletons()  # PySide6 6.12.0 on Python 3.11 loses references: see qt_compat
-
-from whisper_desktop.history.exporters import export, format_timestamp  # noqa: E402
-from whisper_desktop.history.recorder import HistoryRecorder  # noqa: E402
-from whisper_desktop.history.store import HistoryStore  # noqa: E402
-from whisper_desktop.paths import history_db_path  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-SRT_TIME = re.compile(r"^(\d{2,}):(\d{2}):(\d{2}),(\d{3}) --> (\d{2,}):(\d{2}):(\d{2}),(\d{3})$")
-
-
-def fill(store: HistoryStore) -> None:
-    """Two local sources speaking at once and a remote client, as the engine reports them."""
-    rec = HistoryRecorder(store, model="tiny.en", language="en")
-    rec.session_started("user", started_at=1000.0)
-    rec.session_started("system", started_at=1000.5)
-    events = [
-        ("user", " Hello", 0.4, 1.0, False),
-        ("system", " The weather", 0.2, 1.2, False),
-        ("user", " world.", 1.0, 1.6, True),
-        ("system", " is fine today.", 1.2, 2.5, True),
-        ("user", "", 2.0, 2.0, True),  # empty final: nothing to store
-        ("user", " Second sentence", 3.0, 4.0, False),
-        ("user", " here.", 4.0, 4.8, True),
-    ]
-    for e in events:
-        rec.add(*e)
-    rec.session_started("phone-1", started_at=1010.0)
-    rec.add("phone-1", " Remote words", 0.0, 1.0, False)  # shown, never finalized
-    rec.close_all()
-
-
-@pytest.fixture()
-def store(tmp_path: Path) -> HistoryStore:
-    s = HistoryStore(history_db_path(tmp_path))
-    fill(s)
-    yield s
-    s.close()
+from tests.support import ROOT
+from tests.support.history_data import parse_srt
+from whisper_desktop.history.exporters import export, format_timestamp
+from whisper_desktop.history.recorder import HistoryRecorder
+from whisper_desktop.history.store import HistoryStore
+from whisper_desktop.paths import history_db_path
 
 
 def test_recorder_commits_utterances_per_client(store: HistoryStore) -> None:
@@ -84,21 +46,6 @@ def test_every_event_is_committed_at_once(tmp_path: Path) -> None:
         (u,) = reader.utterances()
         assert (u.text, u.final, u.end) == ("partial words and the end.", True, 2.0)
     writer.close()
-
-
-def parse_srt(text: str) -> list[tuple[int, float, float, str]]:
-    cues = []
-    for block in text.strip().split("\n\n"):
-        lines = block.split("\n")
-        index = int(lines[0])
-        m = SRT_TIME.match(lines[1])
-        assert m, f"bad SRT time line {lines[1]!r}"
-        g = [int(x) for x in m.groups()]
-        start = g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000
-        end = g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000
-        assert len(lines) >= 3 and lines[2].strip()
-        cues.append((index, start, end, " ".join(lines[2:])))
-    return cues
 
 
 def test_srt_export_parses(store: HistoryStore) -> None:
@@ -155,37 +102,3 @@ def test_history_cli_exports_without_qt(store: HistoryStore, tmp_path: Path) -> 
     assert r.returncode == 0 and "phone-1" in r.stdout and "tiny.en" in r.stdout
     r = run_cli("history", "export", "--data-dir", str(tmp_path / "empty"))
     assert r.returncode == 1 and "no history" in r.stderr
-
-
-def test_history_window_lists_searches_and_exports(qtbot, store: HistoryStore, tmp_path) -> None:
-    from whisper_desktop.widgets.history_window import HistoryWindow
-
-    w = HistoryWindow(store)
-    qtbot.addWidget(w)
-    w.show()
-    assert w.sessions.topLevelItemCount() == 4  # "All sessions" + 3
-    assert w.utterances.topLevelItemCount() == 4
-    w.search.setText("fine")
-    qtbot.waitUntil(lambda: w.utterances.topLevelItemCount() == 1, timeout=3000)
-    assert w.utterances.topLevelItem(0).text(2) == "The weather is fine today."
-    assert w.sessions.topLevelItemCount() == 2  # only the session that matches
-    w.search.clear()
-    qtbot.waitUntil(lambda: w.utterances.topLevelItemCount() == 4, timeout=3000)
-    user_item = next(
-        w.sessions.topLevelItem(i)
-        for i in range(w.sessions.topLevelItemCount())
-        if w.sessions.topLevelItem(i).text(1) == "user"
-    )
-    w.sessions.clearSelection()
-    user_item.setSelected(True)
-    assert [w.utterances.topLevelItem(i).text(2) for i in range(2)] == [
-        "Hello world.",
-        "Second sentence here.",
-    ]
-    n = w.export_to(tmp_path / "user.srt", "srt")
-    assert n == 2 and len(parse_srt((tmp_path / "user.srt").read_text())) == 2
-    # new utterances show up on refresh
-    HistoryRecorder(store).add("user", " late words.", 0.0, 1.0, True)
-    w.sessions.clearSelection()
-    w.refresh()
-    assert w.utterances.topLevelItemCount() == 5

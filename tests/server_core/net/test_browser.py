@@ -7,10 +7,10 @@ import signal
 import time
 
 import pytest
-from browser_helpers import Chromium, find_chromium
-from server_helpers import ServerProcess
 
 from server_core.wer import normalize, wer
+from tests.support.browser_helpers import Chromium, find_chromium
+from tests.support.server_helpers import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
 

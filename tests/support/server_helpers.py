@@ -19,8 +19,8 @@ import numpy as np
 
 from server_core.audio.wire import FrameFormat, encode_frame
 from server_core.config import SAMPLE_RATE
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LISTEN_RE = re.compile(r"Listening on (ws://\S+)")
 
 

@@ -20,12 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from server_helpers import ROOT, ServerProcess, StreamResult, endpoint, run, stream_audio
 
 from server_core.audio.files import read_wav
 from server_core.audio.wire import FrameFormat, encode_frame
 from server_core.config import SAMPLE_RATE
 from server_core.wer import wer
+from tests.support import ROOT
+from tests.support.server_helpers import ServerProcess, StreamResult, endpoint, run, stream_audio
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
 

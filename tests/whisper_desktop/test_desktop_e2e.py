@@ -26,11 +26,13 @@ import time
 from pathlib import Path
 
 import pytest
-from desktop_env import MIC_FEED_SINK, SPEAKER_SINK, desktop_env, resample_wav  # noqa: F401
+
+from tests.support import ROOT
+from tests.support.desktop_env import MIC_FEED_SINK, SPEAKER_SINK, resample_wav
+from tests.support.qt import count_colour
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model, pytest.mark.timeout(900)]
 
-ROOT = Path(__file__).resolve().parent.parent
 MIC_CLIP = "fleurs_en_000"  # 10.6 s
 SYSTEM_CLIP = "ls_1089_134686_0000"  # 10.4 s
 REMOTE_CLIP = "fleurs_en_003"  # 5.8 s
@@ -102,23 +104,12 @@ def shows_clip(st: dict, client_id: str, reference: str, at_least: int = 1) -> b
     return bool(src) and len(words(src["text"]) & words(reference)) >= at_least
 
 
-def colour_pixels(png: Path, colour: str, tol: int = 40) -> int:
-    from PySide6.QtGui import QColor, QImage
+def colour_pixels(png: Path, colour: str) -> int:
+    from PySide6.QtGui import QImage
 
     img = QImage(str(png))
     assert not img.isNull(), png
-    t = QColor(colour)
-    n = 0
-    for y in range(img.height()):
-        for x in range(img.width()):
-            c = img.pixelColor(x, y)
-            if (
-                abs(c.red() - t.red()) <= tol
-                and abs(c.green() - t.green()) <= tol
-                and abs(c.blue() - t.blue()) <= tol
-            ):
-                n += 1
-    return n
+    return count_colour(img, colour)
 
 
 def history_text(data_dir: Path, client: str) -> str:
@@ -146,7 +137,7 @@ def offline_wer(clip: Path) -> float:
     return wer(clip.with_suffix(".txt").read_text(), result["text"])
 
 
-def test_desktop_app_end_to_end(desktop_env, speech_dir, artifacts_dir, tmp_path) -> None:  # noqa: F811
+def test_desktop_app_end_to_end(desktop_env, speech_dir, artifacts_dir, tmp_path) -> None:
     from server_core.wer import wer
 
     env = desktop_env

@@ -10,11 +10,11 @@ import warnings
 
 import numpy as np
 import pytest
-from fake_engine import FakeEngine
 
 from server_core.audio.wire import FrameFormat, encode_frame
 from server_core.net.app import create_app
 from server_core.net.options import ApiOptions
+from tests.support.fake_engine import FakeEngine
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -19,7 +19,7 @@ from server_core.config import SAMPLE_RATE, DecodeOptions, EngineConfig
 from server_core.engine import Engine
 from server_core.errors import DuplicateSessionError, SessionClosedError
 from server_core.wer import wer
-from tests.streaming import Collected, reference, stream, stream_many
+from tests.support.streaming import Collected, reference, stream, stream_many
 
 pytestmark = pytest.mark.model
 

@@ -18,14 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from desktop_env import pulse_env  # noqa: F401
-from fake_engine import FakeEngine
 
 from server_core.audio.wire import FrameFormat
 from server_core.client import feeds, printer
 from server_core.client import main as cli
 from server_core.client.stream import ws_url
 from server_core.net.server import LocalServer, ServerOptions
+from tests.support.fake_engine import FakeEngine
 
 
 def write_wav(path: Path, seconds: float, rate: int = 16000, channels: int = 1) -> Path:
@@ -238,7 +237,7 @@ def test_ctrl_c_flushes_and_exits_0(server, tmp_path: Path) -> None:
     import signal
     import subprocess
 
-    from server_helpers import ROOT
+    from tests.support import ROOT
 
     wav = write_wav(tmp_path / "long.wav", 30.0)
     proc = subprocess.Popen(
@@ -272,16 +271,16 @@ def test_console_script_is_installed() -> None:
 
 @pytest.mark.e2e
 @pytest.mark.model
-def test_both_streams_mic_and_system_audio_to_the_real_server(pulse_env, speech_dir):  # noqa: F811
+def test_both_streams_mic_and_system_audio_to_the_real_server(pulse_env, speech_dir):
     """`--both` on virtual PulseAudio devices: one clip plays into the virtual mic, another
     into the speaker; the client sends them as `user` and `system`; Ctrl+C flushes both."""
     import os
     import signal
     import subprocess
 
-    from server_helpers import ROOT, ServerProcess
-
     from server_core.wer import wer
+    from tests.support import ROOT
+    from tests.support.server_helpers import ServerProcess
 
     srv = ServerProcess("--model", "tiny.en", "--language", "en", "--port", "0").wait_listening()
     env = pulse_env.child_env(PYTHONPATH=str(ROOT))
@@ -346,7 +345,7 @@ runpy.run_module("server_core.client", run_name="__main__")
 
 
 def run_without_torch(*args: str) -> subprocess.CompletedProcess:
-    from server_helpers import ROOT
+    from tests.support import ROOT
 
     return subprocess.run(
         [sys.executable, "-c", BLOCK_TORCH, *args],

@@ -15,22 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-from whisper_desktop.qt_compat import protect_singletons  # noqa: E402
-
-protect_singletons()  # PySide6 6.12.0 on Python 3.11 loses references: see qt_compat
-
-from desktop_env import MIC_FEED_SINK, SPEAKER_SINK, pulse_env, resample_wav  # noqa: E402,F401
-
-from server_core.audio.resample import Resampler  # noqa: E402
-from server_core.audio.sources import (  # noqa: E402
-    CaptureState,
-    DeviceError,
-    LoopbackSource,
-    MicSource,
-)
-from whisper_desktop.capture import CaptureWorker  # noqa: E402
+from server_core.audio.sources import CaptureState, DeviceError, LoopbackSource, MicSource
+from tests.support.desktop_env import MIC_FEED_SINK, SPEAKER_SINK, resample_wav
+from whisper_desktop.capture import CaptureWorker
 
 SR = 16000
 CLIP = "ls_1089_134691_0001.wav"  # 5.4 s of read speech
@@ -53,48 +40,11 @@ def xcorr(ref: np.ndarray, rec: np.ndarray) -> tuple[float, float]:
     return (float(np.dot(seg, r) / den) if den else 0.0), lag / SR
 
 
-# -- resampler (no devices) --------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("src", [48000, 44100, 22050, 8000])
-def test_resampler_keeps_a_tone_and_is_chunk_independent(src: int) -> None:
-    t = np.arange(src * 2) / src
-    x = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-    resampler = Resampler(src)
-    whole = resampler.process(x)
-    assert abs(len(whole) - 2 * SR) <= 1
-    r = Resampler(src)
-    rng = np.random.default_rng(0)
-    parts, i = [], 0
-    while i < len(x):
-        n = int(rng.integers(1, 3000))
-        parts.append(r.process(x[i : i + n]))
-        i += n
-    chunked = np.concatenate(parts)
-    np.testing.assert_allclose(chunked, whole, atol=1e-5)
-    t16 = np.arange(len(whole)) / SR - resampler.delay_seconds
-    expected = 0.5 * np.sin(2 * np.pi * 440 * t16)
-    mid = slice(SR // 4, -SR // 4)  # away from the edges of the filter
-    assert np.max(np.abs(whole[mid] - expected[mid])) < 0.01
-
-
-def test_resampler_removes_what_16k_cannot_hold() -> None:
-    src = 48000
-    t = np.arange(src) / src
-    out = Resampler(src).process(np.sin(2 * np.pi * 12000 * t).astype(np.float32))
-    assert np.sqrt(np.mean(out[1000:-1000] ** 2)) < 0.01  # would alias to 4 kHz
-
-
-def test_resampler_passthrough() -> None:
-    x = np.random.default_rng(1).standard_normal(1234).astype(np.float32)
-    np.testing.assert_array_equal(Resampler(SR).process(x), x)
-
-
 # -- real devices ------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def pulse(pulse_env):  # noqa: F811
+def pulse(pulse_env):
     """Point this process at the test sound server before sounddevice/soundcard connect."""
     saved = {k: os.environ.get(k) for k in pulse_env.env}
     os.environ.update({k: v for k, v in pulse_env.env.items() if k != "QT_QPA_PLATFORM"})
