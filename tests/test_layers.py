@@ -4,14 +4,12 @@ and a client that runs where torch cannot be imported."""
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, run_python
 
 PACKAGES = ("server_core", "whisper_desktop")
 
@@ -169,16 +167,6 @@ def test_nothing_imports_an_entry_point() -> None:
     allowed = {"whisper_desktop.main", "server_core.client.__main__"}
     bad = {t: sorted(set(m) - allowed) for t, m in importers.items() if set(m) - allowed}
     assert bad == {}
-
-
-def run_python(code: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
 
 
 @pytest.mark.parametrize("module", TORCH_FREE)

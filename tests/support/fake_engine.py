@@ -172,14 +172,7 @@ class FakeEngine:
         if self._progress is not None:
             self._progress("loading the fake model")
 
-    def open_session(
-        self,
-        client_id: str,
-        listener: Listener,
-        *,
-        language: Optional[str] = None,
-        meta: Optional[dict] = None,
-    ) -> FakeSession:
+    def open_session(self, client_id, listener, *, language=None, meta=None) -> FakeSession:
         with self._lock:
             if self.stopped:
                 raise EngineError("the engine has stopped")

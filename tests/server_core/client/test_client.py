@@ -24,6 +24,7 @@ from server_core.client import feeds, printer
 from server_core.client import main as cli
 from server_core.client.stream import ws_url
 from server_core.net.server import LocalServer, ServerOptions
+from tests.support import run_python
 from tests.support.fake_engine import FakeEngine
 
 
@@ -345,15 +346,7 @@ runpy.run_module("server_core.client", run_name="__main__")
 
 
 def run_without_torch(*args: str) -> subprocess.CompletedProcess:
-    from tests.support import ROOT
-
-    return subprocess.run(
-        [sys.executable, "-c", BLOCK_TORCH, *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
+    return run_python(BLOCK_TORCH, *args)
 
 
 def test_client_help_runs_where_torch_cannot_be_imported() -> None:

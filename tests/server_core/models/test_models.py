@@ -451,25 +451,25 @@ def test_corrupt_model_bin(tmp_path: Path, case: str) -> None:
     assert_one_line(err, *words)
 
 
-def test_missing_variable_is_named(tmp_path: Path) -> None:
+def load_without(tmp_path: Path, variable: str, quantize: bool) -> pytest.ExceptionInfo:
+    """Load a small exported model that lacks ``variable``; the ModelError it raises."""
     state = random_whisper(SMALL).state_dict()
-    variables, _ = export_whisper(state, SMALL, quantize=False)
-    del variables["decoder/layer_1/ffn/linear_0/bias"]
+    variables, _ = export_whisper(state, SMALL, quantize=quantize)
+    del variables[variable]
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "model.bin").write_bytes(ct2_bytes(variables))
     with pytest.raises(ModelError) as err:
         load_model(str(tmp_path / "m"))
+    return err
+
+
+def test_missing_variable_is_named(tmp_path: Path) -> None:
+    err = load_without(tmp_path, "decoder/layer_1/ffn/linear_0/bias", quantize=False)
     assert_one_line(err, "decoder/layer_1/ffn/linear_0/bias")
 
 
 def test_int8_without_scale_is_refused(tmp_path: Path) -> None:
-    state = random_whisper(SMALL).state_dict()
-    variables, _ = export_whisper(state, SMALL, quantize=True)
-    del variables["encoder/layer_0/ffn/linear_1/weight_scale"]
-    (tmp_path / "m").mkdir()
-    (tmp_path / "m" / "model.bin").write_bytes(ct2_bytes(variables))
-    with pytest.raises(ModelError) as err:
-        load_model(str(tmp_path / "m"))
+    err = load_without(tmp_path, "encoder/layer_0/ffn/linear_1/weight_scale", quantize=True)
     assert_one_line(err, "no scale", "encoder/layer_0/ffn/linear_1/weight")
 
 

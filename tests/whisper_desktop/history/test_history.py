@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import run_python
 from tests.support.history_data import parse_srt
 from whisper_desktop.history.exporters import export, format_timestamp
 from whisper_desktop.history.recorder import HistoryRecorder
@@ -82,9 +81,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
         "assert 'PySide6' not in sys.modules, 'the history CLI imported Qt'\n"
         "sys.exit(rc)\n"
     )
-    return subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, timeout=60
-    )
+    return run_python(code, *args, timeout=60)
 
 
 def test_history_cli_exports_without_qt(store: HistoryStore, tmp_path: Path) -> None:
