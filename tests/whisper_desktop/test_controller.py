@@ -16,6 +16,7 @@ import pytest
 
 from server_core.events import TranscriptEvent
 from tests.support.fake_engine import FakeEngine
+from tests.support.fake_server import FakeServer
 from whisper_desktop.host import EngineHost, HostState
 from whisper_desktop.settings import Overrides, load_settings, open_qsettings
 from whisper_desktop.widgets.tray import TrayState
@@ -28,25 +29,6 @@ def desktop_engine(config, progress) -> FakeEngine:
     return FakeEngine(
         config.model, config.language, word_seconds=0.5, final_text=" end.", progress=progress
     )
-
-
-class FakeServer:
-    def __init__(self, engine, config) -> None:
-        self.engine, self.config = engine, config
-        self.url = f"http://127.0.0.1:{config.port}/"
-        self.ws_url = f"ws://127.0.0.1:{config.port}/ws/transcription"
-        lan = config.host != "127.0.0.1"
-        self.lan_url = f"http://192.0.2.7:{config.port}/?token={config.token}" if lan else None
-        self.token = config.token
-        self.stopped = False
-
-    def start(self) -> None:
-        FakeServer.started.append(self)
-
-    def stop(self, timeout: float = 1.0) -> None:
-        self.stopped = True
-
-    started: list = []
 
 
 class SteadySource:
