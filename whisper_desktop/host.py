@@ -34,7 +34,6 @@ from server_core.events import ClosedEvent, NoticeEvent, TranscriptEvent
 
 log = logging.getLogger(__name__)
 
-LOCAL_CLIENTS = ("user", "system")
 SHUTDOWN_SECONDS = 4.5  # quit must be done within 5 s
 CLOSE_WAIT_SECONDS = 5.0  # a local session reopened while its previous one still flushes
 
