@@ -5,7 +5,8 @@ with SessionState) and, like the real engine, calls listeners only from its own 
 "hears" is scripted: every ``word_seconds`` of pushed audio becomes the word " w<N>"; ``end()``
 flushes the rest as ``final_text`` (final) and closes; ``abort()`` delivers only
 ``ClosedEvent(reason=ABORTED)``. ``FakeSession.notice`` and ``reconfigure("missing-model")``
-script the rest. The "Must show" tests never use it: they run the real engine with real weights.
+script the rest; ``calls`` notes each EngineHandle call and the thread it came from.
+The "Must show" tests never use it: they run the real engine with real weights.
 """
 
 from __future__ import annotations
@@ -149,6 +150,7 @@ class FakeEngine:
         self.aborted: list[str] = []
         self.reconfigured: list[tuple] = []
         self.stopped = False
+        self.calls: list[tuple[str, int]] = []  # (EngineHandle method, thread ident)
         self._thread = threading.Thread(target=self._loop, daemon=True, name="fake-engine")
         self._thread.start()
 
@@ -168,11 +170,16 @@ class FakeEngine:
 
     # -- EngineHandle --------------------------------------------------------------------------
 
+    def _called(self, method: str) -> None:
+        self.calls.append((method, threading.get_ident()))
+
     def start(self) -> None:
+        self._called("start")
         if self._progress is not None:
             self._progress("loading the fake model")
 
     def open_session(self, client_id, listener, *, language=None, meta=None) -> FakeSession:
+        self._called("open_session")
         with self._lock:
             if self.stopped:
                 raise EngineError("the engine has stopped")
@@ -183,11 +190,13 @@ class FakeEngine:
             return s
 
     def sessions(self) -> list[SessionInfo]:
+        self._called("sessions")
         with self._lock:
             open_now = list(self._sessions.values())
         return [s.info() for s in open_now]
 
     def reconfigure(self, model: Optional[str] = None, language: Optional[str] = None) -> None:
+        self._called("reconfigure")
         if model == "missing-model":
             raise ValueError("no such model: missing-model")
         self.reconfigured.append((model, language))
@@ -198,6 +207,7 @@ class FakeEngine:
 
     def stop(self, flush: bool = True, timeout: float = 30.0) -> None:
         """Flush (or close) every session, then end the engine's thread."""
+        self._called("stop")
         with self._lock:
             self.stopped = True
             open_now = list(self._sessions.values())

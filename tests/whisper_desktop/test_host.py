@@ -17,47 +17,18 @@ SR = 16000
 CONFIG = HostConfig(model="fake", language="en", port=9556)
 
 
-class ThreadRecordingEngine(FakeEngine):
-    """The fake engine, noting the thread of every call the host makes into it."""
-
-    def __init__(self, calls: list[tuple[str, int]], **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.calls = calls
-
-    def _note(self, what: str) -> None:
-        self.calls.append((what, threading.get_ident()))
-
-    def start(self) -> None:
-        self._note("start")
-        super().start()
-
-    def open_session(self, client_id, listener, **kwargs):
-        self._note("open_session")
-        return super().open_session(client_id, listener, **kwargs)
-
-    def sessions(self):
-        self._note("sessions")
-        return super().sessions()
-
-    def reconfigure(self, model=None, language=None) -> None:
-        self._note("reconfigure")
-        super().reconfigure(model, language)
-
-    def stop(self, flush: bool = True, timeout: float = 30.0) -> None:
-        self._note("stop")
-        super().stop(flush, timeout)
-
-
 @pytest.fixture()
 def host(qtbot):
-    """A started host with a thread-recording fake engine and a fake server; shut down after."""
+    """A started host with the fake engine and a fake server; shut down after. ``host.calls``
+    notes the thread of every call the host makes into them."""
     calls: list[tuple[str, int]] = []
-    engines: list[ThreadRecordingEngine] = []
+    engines: list[FakeEngine] = []
     FakeServer.started = []
 
     def factory(config, progress):
         calls.append(("factory", threading.get_ident()))
-        engines.append(ThreadRecordingEngine(calls, progress=progress))
+        engines.append(FakeEngine(progress=progress))
+        engines[-1].calls = calls  # the engine's calls go to the same list
         return engines[-1]
 
     def server_factory(engine, config):
