@@ -226,22 +226,23 @@ def test_nothing_imports_an_entry_point() -> None:
     assert bad == {}
 
 
-@pytest.mark.parametrize("module", TORCH_FREE)
-def test_leaf_modules_load_no_torch(module: str) -> None:
+def heavy_imports(module: str, heavy: tuple[str, ...]) -> list[str]:
+    """Which of the ``heavy`` top-level packages importing ``module`` loads (a fresh process)."""
     code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.split('.')[0] in "
-    code += "('torch', 'whisper', 'fastapi', 'PySide6')))"
+    code += f"{heavy!r}))"
     done = run_python(code)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]", f"{module} loads {done.stdout.strip()}"
+    return ast.literal_eval(done.stdout.strip())
+
+
+@pytest.mark.parametrize("module", TORCH_FREE)
+def test_leaf_modules_load_no_torch(module: str) -> None:
+    assert heavy_imports(module, ("torch", "whisper", "fastapi", "PySide6")) == []
 
 
 @pytest.mark.parametrize("module", QT_FREE)
 def test_desktop_dispatch_and_history_load_no_qt(module: str) -> None:
-    code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.split('.')[0] in "
-    code += "('torch', 'PySide6')))"
-    done = run_python(code)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]", f"{module} loads {done.stdout.strip()}"
+    assert heavy_imports(module, ("torch", "PySide6")) == []
 
 
 def test_leaves_still_know_whisper_tables() -> None:

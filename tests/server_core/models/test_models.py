@@ -721,16 +721,22 @@ def test_packs_resolve_offline(tmp_path: Path) -> None:
     assert resolved.config is not None and resolved.config.name == "config.json"
 
 
+def checked_pack(loaded: tuple, name: str, dims: ModelDimensions) -> Whisper:
+    """A pack converted on first use, with its dimensions and both sources' alignment heads."""
+    model, seconds, lines = loaded
+    print(f"{name} pack: converted and loaded in {seconds:.1f} s")
+    assert any("converting" in line for line in lines), lines
+    assert model.dims == dims
+    assert heads_of(model) == pack_config(name)["alignment_heads"]
+    assert heads_of(model) == official_heads(name, model.dims)
+    return model
+
+
 @pytest.mark.model
 def test_tiny_en_pack(tiny_en: tuple, speech_dir: Path) -> None:
-    model, seconds, lines = tiny_en
-    print(f"tiny.en pack: converted and loaded in {seconds:.1f} s")
-    assert any("converting" in line for line in lines), lines
-    assert model.dims == ModelDimensions(80, 1500, 384, 6, 4, 51864, 448, 384, 6, 4)
+    dims = ModelDimensions(80, 1500, 384, 6, 4, 51864, 448, 384, 6, 4)
+    model = checked_pack(tiny_en, "tiny.en", dims)
     assert not model.is_multilingual
-    config = pack_config("tiny.en")
-    assert heads_of(model) == config["alignment_heads"]
-    assert heads_of(model) == official_heads("tiny.en", model.dims)
     text = transcribe(model, speech_dir / "jfk_inaugural.wav", "en")
     reference = (speech_dir / "jfk_inaugural.txt").read_text()
     assert wer(reference, text) < 0.15, text
@@ -738,13 +744,8 @@ def test_tiny_en_pack(tiny_en: tuple, speech_dir: Path) -> None:
 
 @pytest.mark.model
 def test_base_pack(base: tuple, speech_dir: Path) -> None:
-    model, seconds, lines = base
-    print(f"base pack: converted and loaded in {seconds:.1f} s")
-    assert any("converting" in line for line in lines), lines
-    assert model.dims == ModelDimensions(80, 1500, 512, 8, 6, 51865, 448, 512, 8, 6)
+    model = checked_pack(base, "base", ModelDimensions(80, 1500, 512, 8, 6, 51865, 448, 512, 8, 6))
     assert model.is_multilingual and model.num_languages == 99
-    assert heads_of(model) == pack_config("base")["alignment_heads"]
-    assert heads_of(model) == official_heads("base", model.dims)
     text = transcribe(model, speech_dir / "de_thorsten_01.wav", "de")
     reference = (speech_dir / "de_thorsten_01.txt").read_text()
     assert wer(reference, text, english=False) < 0.3, text
