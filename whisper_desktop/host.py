@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from server_core.contract import SessionHandle
 from server_core.errors import SessionClosedError
 from server_core.events import ClosedEvent, NoticeEvent, TranscriptEvent
 
@@ -161,8 +162,8 @@ class EngineWorker(QObject):
         self._model = self._language = ""
         # Open local sessions. Read by capture threads in feed(); written only here, and only by
         # replacing the whole dict.
-        self._local: dict[str, Any] = {}
-        self._closing: dict[str, Any] = {}  # ended local sessions whose ClosedEvent is due
+        self._local: dict[str, SessionHandle] = {}
+        self._closing: dict[str, SessionHandle] = {}  # ended, their ClosedEvent still due
         self._waiting: set[str] = set()  # open requests waiting for that ClosedEvent
         self._poll = QTimer(self)  # a child: it moves to the worker's thread with it
         self._poll.setInterval(int(poll_seconds * 1000))
