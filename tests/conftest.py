@@ -1,4 +1,5 @@
-"""Shared fixtures: where real speech lives, and which offline model packs are installed."""
+"""Fixtures for every test: where real speech lives, where artifacts go, and the virtual desktop
+and sound server (tests/support/desktop_env.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
+from tests.support import ARTIFACTS, ROOT
+from tests.support.desktop_env import desktop_env, pulse_env  # noqa: F401 (fixtures)
 
 # Converted checkpoints go to a cache of the test run's own, never the user's.
 os.environ.setdefault("WHISPER_DESKTOP_CACHE", str(ARTIFACTS / "model-cache"))

@@ -1,17 +1,16 @@
-"""The package layout holds: no import circle, arrows only the allowed way, torch-free leaves,
-and a client that runs where torch cannot be imported."""
+"""The package layout holds: no import circle, arrows only the allowed way (in server_core and in
+whisper_desktop), nothing imports an entry point, torch-free leaves, and Qt-free desktop parts."""
 
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT, run_python
+
 PACKAGES = ("server_core", "whisper_desktop")
 
 # Who may import whom inside server_core (DESIGN §1): group -> groups it may import.
@@ -38,6 +37,37 @@ ALLOWED = {
     "entry": {"leaf", "tool", "audio", "models", "engine", "net", "client", "protocol", "entry"},
 }
 TORCH_FREE = sorted(LEAVES | {"server_core.audio.wire", "server_core.net.protocol"})
+
+# Entry points and the only module allowed to import each.
+ENTRY_IMPORTERS = {
+    "server_core.serve": {"whisper_desktop.main"},
+    "server_core.simulate": {"whisper_desktop.main"},
+    "server_core.client.main": {"server_core.client.__main__"},
+    "whisper_desktop.main": {"whisper_desktop.__main__"},
+    "whisper_desktop.app": {"whisper_desktop.main"},
+    "whisper_desktop.history.cli": {"whisper_desktop.main"},
+}
+
+# Who may import whom inside whisper_desktop: room -> rooms it may import. "core" is server_core
+# apart from its leaves ("leaf"); "base" the desktop's small shared modules (paths, icons, ...).
+DESKTOP_ENTRY = {"whisper_desktop.__main__", "whisper_desktop.main", "whisper_desktop.app"}
+DESKTOP_ALLOWED = {
+    "base": {"leaf"},
+    "history": {"base"},  # the store, recorder and exporters: no Qt, no windows
+    "capture": {"leaf", "core"},
+    "host": {"leaf", "core"},  # the engine worker knows no window, setting or controller
+    "settings": {"base", "host"},  # the model, and its one mapping to HostConfig
+    "widgets": {"leaf", "base", "history", "settings"},  # they show; they run no engine
+    "controller": {"leaf", "core", "base", "history", "capture", "host", "settings", "widgets"},
+}
+QT_FREE = [  # run without a display or Qt installed: the dispatcher and the history CLI
+    "whisper_desktop.main",
+    "whisper_desktop.paths",
+    "whisper_desktop.history.store",
+    "whisper_desktop.history.recorder",
+    "whisper_desktop.history.exporters",
+    "whisper_desktop.history.cli",
+]
 
 
 def module_name(path: Path) -> str:
@@ -136,6 +166,16 @@ def group(module: str) -> str:
     return parts[1] if len(parts) > 1 else "leaf"
 
 
+def desktop_room(module: str) -> str:
+    if module.startswith("server_core"):
+        return "leaf" if module in LEAVES else "core"
+    if module in DESKTOP_ENTRY or module == "whisper_desktop.history.cli":
+        return "entry"
+    parts = module.split(".")
+    named = ("widgets", "history", "capture", "host", "settings", "controller")
+    return parts[1] if len(parts) > 1 and parts[1] in named else "base"
+
+
 def test_the_graph_sees_imports_inside_functions() -> None:
     graph = import_graph()
     assert "server_core.engine.core" in graph["server_core.engine"]
@@ -160,33 +200,49 @@ def test_arrows_point_one_way() -> None:
     assert wrong == [], "\n".join(sorted(wrong))
 
 
-def test_nothing_imports_an_entry_point() -> None:
-    importers = defaultdict(list)
+def test_desktop_rooms_point_one_way() -> None:
+    wrong = []
     for module, targets in import_graph().items():
-        for target in targets & ENTRY_POINTS:
-            importers[target].append(module)
-    allowed = {"whisper_desktop.main", "server_core.client.__main__"}
-    bad = {t: sorted(set(m) - allowed) for t, m in importers.items() if set(m) - allowed}
+        room = desktop_room(module)
+        if not module.startswith("whisper_desktop") or room == "entry":
+            continue
+        for target in targets:
+            if desktop_room(target) not in DESKTOP_ALLOWED[room] | {room}:
+                wrong.append(f"{module} ({room}) -> {target} ({desktop_room(target)})")
+    assert wrong == [], "\n".join(sorted(wrong))
+
+
+def test_nothing_imports_an_entry_point() -> None:
+    graph = import_graph()
+    assert set(ENTRY_IMPORTERS) <= set(graph)  # the table names real modules
+    assert ENTRY_POINTS <= set(ENTRY_IMPORTERS)
+    importers = defaultdict(set)
+    for module, targets in graph.items():
+        for target in targets & set(ENTRY_IMPORTERS):
+            importers[target].add(module)
+    bad = {
+        t: sorted(m - ENTRY_IMPORTERS[t]) for t, m in importers.items() if m - ENTRY_IMPORTERS[t]
+    }
     assert bad == {}
 
 
-def run_python(code: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
+def heavy_imports(module: str, heavy: tuple[str, ...]) -> list[str]:
+    """Which of the ``heavy`` top-level packages importing ``module`` loads (a fresh process)."""
+    code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+    code += f"{heavy!r}))"
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
+    return ast.literal_eval(done.stdout.strip())
 
 
 @pytest.mark.parametrize("module", TORCH_FREE)
 def test_leaf_modules_load_no_torch(module: str) -> None:
-    code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.split('.')[0] in "
-    code += "('torch', 'whisper', 'fastapi', 'PySide6')))"
-    done = run_python(code)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]", f"{module} loads {done.stdout.strip()}"
+    assert heavy_imports(module, ("torch", "whisper", "fastapi", "PySide6")) == []
+
+
+@pytest.mark.parametrize("module", QT_FREE)
+def test_desktop_dispatch_and_history_load_no_qt(module: str) -> None:
+    assert heavy_imports(module, ("torch", "PySide6")) == []
 
 
 def test_leaves_still_know_whisper_tables() -> None:

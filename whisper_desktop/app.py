@@ -2,8 +2,8 @@
 
 This module parses the command line and checks for a display before Qt is imported; the app
 itself is :class:`whisper_desktop.controller.DesktopApp`. The engine and the server run in
-:mod:`engine_host`, the audio in :mod:`capture`, the captions in :mod:`overlay`, the history in
-:mod:`history`; they talk to the controller through signals.
+:mod:`host` (one worker thread), the audio in :mod:`capture`, the windows in :mod:`widgets`,
+the history in :mod:`history`; they talk to the controller through signals.
 """
 
 from __future__ import annotations

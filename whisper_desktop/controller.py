@@ -9,7 +9,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,9 @@ from server_core.audio.sources import (
 )
 from server_core.events import NoticeEvent, TranscriptEvent
 from whisper_desktop.capture import CaptureWorker
-from whisper_desktop.connect_dialog import ConnectDialog
-from whisper_desktop.engine_host import EngineHost, HostConfig, HostState
-from whisper_desktop.history import HistoryWindow
-from whisper_desktop.history_store import HistoryRecorder, HistoryStore
-from whisper_desktop.main_window import MainWindow
-from whisper_desktop.overlay import CaptionOverlay, OverlayStyle, default_geometry
+from whisper_desktop.history.recorder import HistoryRecorder
+from whisper_desktop.history.store import HistoryStore
+from whisper_desktop.host import EngineHost, HostState
 from whisper_desktop.paths import history_db_path
 from whisper_desktop.qt_compat import protect_singletons
 from whisper_desktop.settings import (
@@ -38,18 +35,21 @@ from whisper_desktop.settings import (
     SERVER_FIELDS,
     Overrides,
     Settings,
-    SettingsDialog,
     load_settings,
     save_settings,
 )
-from whisper_desktop.tray import AppActions, StatusInfo, Tray, TrayState
+from whisper_desktop.widgets.connect_dialog import ConnectDialog
+from whisper_desktop.widgets.history_window import HistoryWindow
+from whisper_desktop.widgets.main_window import MainWindow
+from whisper_desktop.widgets.overlay import CaptionOverlay, OverlayStyle, default_geometry
+from whisper_desktop.widgets.settings_dialog import DeviceLister, SettingsDialog
+from whisper_desktop.widgets.tray import AppActions, StatusInfo, Tray, TrayState
 
 log = logging.getLogger("whisper_desktop")
 
 STATE_FILE_ENV = "WHISPER_DESKTOP_STATE_FILE"  # debug/tests: write the app's state here as JSON
 QUIT_SECONDS = 5.0
 LABELS = {"user": "Microphone", "system": "System audio"}
-DeviceLister = Callable[[], Sequence[str]]
 
 
 def make_source(client_id: str, settings: Settings) -> MicSource | LoopbackSource:
@@ -155,17 +155,7 @@ class DesktopApp:
         self.refresh_status()
         if self._state_file:
             self._state_timer.start()
-        s = self.settings
-        self.host.start(
-            HostConfig(
-                model=s.model,
-                language=s.effective_language,
-                server_enabled=s.server_enabled,
-                host=s.bind_host,
-                port=s.port,
-                token=s.token,
-            )
-        )
+        self.host.start(self.settings.host_config())
 
     def quit(self) -> None:
         """Stop the captures, flush the engine, stop the server; done within 5 s."""
@@ -450,17 +440,8 @@ class DesktopApp:
                 action.setChecked(getattr(new, enabled))  # starts or stops the capture
             elif device in changed and getattr(new, enabled):
                 self._restart_capture(cid)
-        if changed & SERVER_FIELDS:  # waits for a start in progress (EngineHost._busy)
-            self.host.restart_server(
-                HostConfig(
-                    model=new.model,
-                    language=new.effective_language,
-                    server_enabled=new.server_enabled,
-                    host=new.bind_host,
-                    port=new.port,
-                    token=new.token,
-                )
-            )
+        if changed & SERVER_FIELDS:  # queued behind a start in progress
+            self.host.restart_server(new.host_config())
         if changed & OVERLAY_FIELDS:
             self.overlay.apply_style(self._overlay_style())
             self.actions.captions.setChecked(new.show_captions)

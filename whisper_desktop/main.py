@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return simulate_main(args[1:])
     if args and args[0] == "history":
-        from whisper_desktop.history_cli import main as history_main
+        from whisper_desktop.history.cli import main as history_main
 
         return history_main(args[1:])
     if "--server-only" in args:

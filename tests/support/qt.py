@@ -1,0 +1,33 @@
+"""The desktop tests' Qt set-up, written once (tests/whisper_desktop/conftest.py runs it before
+any test module imports Qt), and a pixel counter for screenshots and grabbed widgets."""
+
+from __future__ import annotations
+
+import os
+
+
+def use_offscreen_qt() -> None:
+    """Widgets draw offscreen unless the environment asks for a real display; PySide6's
+    reference bug is contained (see whisper_desktop.qt_compat)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from whisper_desktop.qt_compat import protect_singletons
+
+    protect_singletons()
+
+
+def count_colour(img, colour: str, tol: int = 40) -> int:
+    """Pixels of a QImage within ``tol`` (per channel) of ``colour``."""
+    from PySide6.QtGui import QColor
+
+    target = QColor(colour)
+    n = 0
+    for y in range(img.height()):
+        for x in range(img.width()):
+            c = img.pixelColor(x, y)
+            if (
+                abs(c.red() - target.red()) <= tol
+                and abs(c.green() - target.green()) <= tol
+                and abs(c.blue() - target.blue()) <= tol
+            ):
+                n += 1
+    return n

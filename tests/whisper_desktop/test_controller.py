@@ -1,0 +1,275 @@
+"""The app's wiring (offscreen): tray menu actions, fallback window, remote clients, devices.
+
+These drive the one fake engine (tests/support/fake_engine.py) so that they run in seconds; the
+real engine, real audio devices and a real display are exercised by ``test_desktop_e2e.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from server_core.events import TranscriptEvent
+from tests.support.fake_engine import FakeEngine
+from tests.support.fake_server import FakeServer
+from whisper_desktop.host import EngineHost, HostState
+from whisper_desktop.settings import Overrides, load_settings, open_qsettings
+from whisper_desktop.widgets.tray import TrayState
+
+SR = 16000
+
+
+def desktop_engine(config, progress) -> FakeEngine:
+    """The fake engine as the desktop tests script it: a word every 0.5 s, " end." at the end."""
+    return FakeEngine(
+        config.model, config.language, word_seconds=0.5, final_text=" end.", progress=progress
+    )
+
+
+class SteadySource:
+    """Feeds silence at real-time pace, like a device would."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def describe(self) -> str:
+        return self.name
+
+    def run(self, sink, stop: threading.Event) -> None:
+        while not stop.wait(0.05):
+            sink(np.zeros(SR // 20, np.float32))
+
+
+class BrokenSource(SteadySource):
+    def run(self, sink, stop: threading.Event) -> None:
+        from server_core.audio.sources import DeviceError
+
+        raise DeviceError(f"{self.name} is not connected")
+
+
+@pytest.fixture()
+def make_app(qtbot, tmp_path: Path):
+    from whisper_desktop.controller import DesktopApp
+
+    made = []
+    engines: list[FakeEngine] = []
+    FakeServer.started = []
+
+    def factory(config, progress):
+        engines.append(desktop_engine(config, progress))
+        return engines[-1]
+
+    def make(tray: bool = True, source=SteadySource, engine_factory=factory, **overrides):
+        host = EngineHost(
+            engine_factory=engine_factory, server_factory=FakeServer, poll_seconds=0.2
+        )
+        app = DesktopApp(
+            tmp_path,
+            open_qsettings(tmp_path),
+            Overrides(**{"model": "tiny.en", "port": 9555, **overrides}),
+            host=host,
+            source_factory=lambda cid, settings: source(f"{cid}-device"),
+            tray_available=tray,
+            device_listers=(lambda: ["Mic A"], lambda: ["Speakers"]),
+        )
+        quits: list[int] = []
+        app.qapp = SimpleNamespace(quit=lambda: quits.append(1))
+        app.quits = quits
+        app.engines = engines
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        if not app.finished:
+            app.quit()
+            qtbot.waitUntil(lambda app=app: app.finished, timeout=6000)
+        for w in (
+            app.overlay,
+            app.main_window,
+            app.history_window,
+            app.settings_dialog,
+            app.connect_dialog,
+        ):
+            if w is not None:
+                w.close()
+
+
+def words_of(app, cid: str) -> str:
+    return app.overlay.snapshot().get(cid, {}).get("text", "")
+
+
+def test_tray_actions_drive_the_app(qtbot, make_app, tmp_path: Path) -> None:
+    app = make_app()
+    app.start()
+    a = app.actions
+    qtbot.waitUntil(lambda: app.host.state == HostState.READY, timeout=5000)
+    qtbot.waitUntil(lambda: bool(words_of(app, "user") and words_of(app, "system")), timeout=5000)
+    info = app.status_info()
+    assert info.state == TrayState.LISTENING
+    tip = app.tray.icon.toolTip()
+    assert "tiny.en" in tip and "Language: en" in tip
+    assert "ws://127.0.0.1:9555/ws/transcription" in tip and "Remote clients: 0" in tip
+    assert a.status.text() == "Whisper Desktop — listening"
+
+    # Microphone off: its capture stops and its session is flushed into the history
+    a.mic.trigger()
+    assert not a.mic.isChecked() and "user" not in app.captures
+    qtbot.waitUntil(lambda: "end." in words_of(app, "user"), timeout=3000)
+    assert load_settings(open_qsettings(tmp_path)).mic_enabled is False
+    a.system.trigger()
+    assert app.status_info().state == TrayState.PAUSED
+    a.mic.trigger()
+    qtbot.waitUntil(lambda: "user" in app.captures, timeout=3000)
+    assert app.status_info().state == TrayState.LISTENING
+
+    # Show captions
+    assert app.overlay.isVisible()
+    a.captions.trigger()
+    assert not app.overlay.isVisible()
+    a.captions.trigger()
+    assert app.overlay.isVisible()
+
+    # Transcript history…
+    a.history.trigger()
+    w = app.history_window
+    assert w.isVisible()
+    texts = [w.utterances.topLevelItem(i).text(2) for i in range(w.utterances.topLevelItemCount())]
+    assert any(t.startswith("w1") and t.endswith("end.") for t in texts)
+
+    # Connect a device…: LAN is off, the dialog offers to turn it on
+    a.connect_device.trigger()
+    d = app.connect_dialog
+    assert d.isVisible() and d.url.text() == "" and "LAN access is off" in d.intro.text()
+    d.enable_lan.click()
+    qtbot.waitUntil(lambda: bool(d.url.text()), timeout=5000)
+    assert d.url.text() == f"http://192.0.2.7:9555/?token={app.settings.token}"
+    assert not d.qr.pixmap().isNull()
+    assert FakeServer.started[-1].config.host == "0.0.0.0"
+    assert FakeServer.started[0].stopped
+    assert load_settings(open_qsettings(tmp_path)).lan_enabled is True
+
+    # Settings…: language and overlay font change live
+    a.settings.trigger()
+    sd = app.settings_dialog
+    assert sd.isVisible()
+    sd.model.setCurrentText("base")
+    sd.language.setCurrentText("de")
+    sd.font_size.setValue(31)
+    sd.accept()
+    qtbot.waitUntil(lambda: app.engines[0].reconfigured == [("base", "de")], timeout=5000)
+    qtbot.waitUntil(lambda: app.status_info().model == "base", timeout=5000)
+    assert app.overlay.style_options.font_size == 31
+    stored = load_settings(open_qsettings(tmp_path))
+    assert (stored.model, stored.language, stored.overlay_font_size) == ("base", "de", 31)
+    assert stored.port == 9000  # the --port override is not saved
+
+    # Quit: flushes, records, closes everything
+    t0 = time.monotonic()
+    a.quit.trigger()
+    qtbot.waitUntil(lambda: app.finished, timeout=5000)
+    assert time.monotonic() - t0 < 5 and app.quits == [1]
+    assert app.engines[0].stopped and FakeServer.started[-1].stopped
+
+
+def test_remote_clients_are_counted_recorded_and_coloured(qtbot, make_app) -> None:
+    app = make_app()
+    app.start()
+    qtbot.waitUntil(lambda: app.host.state == HostState.READY, timeout=5000)
+    server = FakeServer.started[-1]
+    got: list = []
+    session = server.engine.open_session("phone-1", got.append, meta={"peer": "192.0.2.9"})
+    session.push(np.zeros(SR, np.float32))
+    # the WS listener still gets every event (from the engine's thread)
+    qtbot.waitUntil(lambda: [e.text for e in got] == [" w1", " w2"], timeout=3000)
+    qtbot.waitUntil(lambda: words_of(app, "phone-1") == "w1 w2", timeout=3000)
+    qtbot.waitUntil(lambda: "Remote clients: 1" in app.tray.icon.toolTip(), timeout=3000)
+    assert app.overlay.snapshot()["phone-1"]["label"] == "phone-1"
+    qtbot.waitUntil(lambda: bool(words_of(app, "user") and words_of(app, "system")), timeout=5000)
+    colours = {v["color"] for v in app.overlay.snapshot().values()}
+    assert len(colours) == 3
+    session.end()
+    qtbot.waitUntil(lambda: "Remote clients: 0" in app.tray.icon.toolTip(), timeout=3000)
+    remote = [u.text for u in app.store.utterances(client_id="phone-1")]
+    assert remote == ["w1 w2 end."]
+
+
+def test_overlay_position_is_remembered(qtbot, make_app) -> None:
+    first = make_app()
+    first.start()
+    with qtbot.waitSignal(first.overlay.geometry_changed, timeout=3000):
+        first.overlay.setGeometry(40, 50, 600, 180)
+    qtbot.waitUntil(lambda: first.settings.overlay_geometry == (40, 50, 600, 180), timeout=3000)
+    first.quit()
+    qtbot.waitUntil(lambda: first.finished, timeout=6000)
+    second = make_app()
+    g = second.overlay.geometry()
+    assert (g.x(), g.y(), g.width(), g.height()) == (40, 50, 600, 180)
+
+
+def test_fallback_window_without_tray(qtbot, make_app) -> None:
+    app = make_app(tray=False)
+    app.start()
+    assert app.tray is None and app.main_window.isVisible()
+    names = list(app.main_window.buttons)
+    assert names == [
+        "Microphone", "System audio", "Show captions", "Transcript history…",
+        "Connect a device…", "Settings…", "Quit",
+    ]  # fmt: skip
+    qtbot.waitUntil(lambda: app.host.state == HostState.READY, timeout=5000)
+    qtbot.waitUntil(lambda: "Listening" in app.main_window.status.text(), timeout=5000)
+    app.main_window.buttons["System audio"].click()
+    assert not app.actions.system.isChecked()
+    app.main_window.buttons["Quit"].click()
+    qtbot.waitUntil(lambda: app.finished, timeout=5000)
+
+
+def test_device_failure_shows_and_retries(qtbot, make_app) -> None:
+    app = make_app(source=BrokenSource)
+    app.start()
+    qtbot.waitUntil(lambda: len(app.status_info().detail.split(";")) == 2, timeout=8000)
+    assert app.status_info().state == TrayState.ERROR
+    detail = app.status_info().detail
+    assert "Microphone: user-device is not connected" in detail
+    assert "System audio: system-device is not connected" in detail
+    assert "Microphone: user-device" in app.tray.icon.toolTip()
+    app.actions.mic.trigger()
+    app.actions.system.trigger()
+    assert app.status_info().state == TrayState.PAUSED
+
+
+def test_engine_failure_is_an_error_state(qtbot, make_app) -> None:
+    def broken(config, progress):
+        raise RuntimeError("model 'nope': not found\nmore")
+
+    app = make_app(engine_factory=broken)
+    app.start()
+    qtbot.waitUntil(lambda: app.host.state == HostState.ERROR, timeout=5000)
+    info = app.status_info()
+    assert info.state == TrayState.ERROR and info.detail == "model 'nope': not found"
+
+
+def test_many_events_reach_overlay_and_history(qtbot, make_app) -> None:
+    app = make_app()
+    app.start()
+    qtbot.waitUntil(lambda: app.host.state == HostState.READY, timeout=5000)
+    app.actions.mic.trigger()
+    app.actions.system.trigger()
+
+    def flood() -> None:
+        for i in range(20000):
+            final = i % 50 == 49
+            event = TranscriptEvent("phone-2", f" x{i}", i * 0.01, i * 0.01, final)
+            app.host.worker.post_event(event)  # what an engine thread does
+
+    t = threading.Thread(target=flood)
+    t.start()
+    while t.is_alive():
+        qtbot.wait(20)
+    qtbot.waitUntil(lambda: "x19999" in words_of(app, "phone-2"), timeout=10000)
+    assert len(app.store.utterances(client_id="phone-2")) == 400

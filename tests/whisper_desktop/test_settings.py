@@ -1,0 +1,54 @@
+"""The settings model: defaults, QSettings round trip, bad values, overrides, derived values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+from whisper_desktop.settings import (
+    Key,
+    Overrides,
+    Settings,
+    load_settings,
+    open_qsettings,
+    save_settings,
+)
+
+
+def test_settings_defaults_roundtrip_and_token(tmp_path: Path) -> None:
+    qs = open_qsettings(tmp_path)
+    s = load_settings(qs)
+    assert s.model == "base" and s.port == 9000 and s.host == "127.0.0.1" and len(s.token) >= 16
+    assert load_settings(open_qsettings(tmp_path)).token == s.token  # created once, kept
+    changed = s.replace(
+        model="tiny.en",
+        mic_enabled=False,
+        overlay_opacity=0.5,
+        overlay_geometry=(10, 20, 300, 100),
+        mic_device="USB Mic",
+    )
+    save_settings(qs, changed)
+    again = load_settings(open_qsettings(tmp_path))
+    assert again == changed
+    assert (tmp_path / "settings.ini").read_text().count("tiny.en") == 1
+
+
+def test_settings_ignore_bad_values(tmp_path: Path) -> None:
+    qs = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    qs.setValue(Key.PORT.value, "not a port")
+    qs.setValue(Key.OVERLAY_GEOMETRY.value, "1,2")
+    qs.setValue(Key.LAN_ENABLED.value, "true")
+    qs.sync()
+    s = load_settings(open_qsettings(tmp_path))
+    assert s.port == 9000 and s.overlay_geometry is None and s.lan_enabled is True
+
+
+def test_overrides_and_derived_values() -> None:
+    s = Overrides(model="tiny.en", language="de", port=9100, no_server=True).apply(Settings())
+    assert (s.model, s.language, s.port, s.server_enabled) == ("tiny.en", "de", 9100, False)
+    assert s.effective_language == "en"  # English-only model
+    assert Settings(lan_enabled=True).bind_host == "0.0.0.0"
+    assert Settings(lan_enabled=False).bind_host == "127.0.0.1"
+    assert Settings(host="192.168.1.5", lan_enabled=True).bind_host == "192.168.1.5"
+    assert Settings().changed_fields(Settings(port=1, model="x")) == {"port", "model"}

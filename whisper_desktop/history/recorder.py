@@ -1,0 +1,86 @@
+"""Records engine events into the history store. No Qt.
+
+An utterance row is created with the first text of an utterance and updated as more text is
+committed; ``final`` marks utterances the engine closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from whisper_desktop.history.store import HistoryStore
+
+
+@dataclass
+class _OpenUtterance:
+    id: int | None = None
+    start: float = 0.0
+    end: float = 0.0
+    text: str = ""
+
+
+@dataclass
+class _OpenSession:
+    id: int
+    utterance: _OpenUtterance = field(default_factory=_OpenUtterance)
+
+
+class HistoryRecorder:
+    """Turns a stream of transcript events into committed utterances.
+
+    An utterance's text is the concatenation of its events' texts up to the one with
+    ``final=True``. The row is written with the first text and updated on every event.
+    """
+
+    def __init__(self, store: HistoryStore, model: str = "", language: str = "") -> None:
+        self.store = store
+        self.model = model
+        self.language = language
+        self._open: dict[str, _OpenSession] = {}
+
+    def session_started(self, client_id: str, started_at: float | None = None) -> int:
+        """A new session of ``client_id``; a still-open one of the same id is closed first."""
+        if client_id in self._open:
+            self.session_closed(client_id)
+        sid = self.store.open_session(client_id, self.model, self.language, started_at)
+        self._open[client_id] = _OpenSession(sid)
+        return sid
+
+    def add(self, client_id: str, text: str, start: float, end: float, final: bool) -> None:
+        session = self._open.get(client_id)
+        if session is None:
+            session = self._open[client_id] = _OpenSession(
+                self.store.open_session(client_id, self.model, self.language)
+            )
+        utt = session.utterance
+        if utt.id is None and not text.strip():
+            if final:
+                session.utterance = _OpenUtterance()
+            return
+        if utt.id is None:
+            utt.start = start
+        utt.text += text
+        utt.end = max(utt.end, end, utt.start)
+        utt.id = self.store.save_utterance(
+            session.id, client_id, utt.start, utt.end, utt.text.strip(), final, utt.id
+        )
+        if final:
+            session.utterance = _OpenUtterance()
+
+    def session_closed(self, client_id: str) -> None:
+        session = self._open.pop(client_id, None)
+        if session is None:
+            return
+        utt = session.utterance
+        if utt.id is not None:  # text shown but never finalized: keep it, marked final
+            self.store.save_utterance(
+                session.id, client_id, utt.start, utt.end, utt.text.strip(), True, utt.id
+            )
+        self.store.close_session(session.id)
+
+    def close_all(self) -> None:
+        for client_id in list(self._open):
+            self.session_closed(client_id)
+
+    def open_clients(self) -> list[str]:
+        return list(self._open)

@@ -1,0 +1,227 @@
+"""The transcript history's SQLite store: sessions and utterances. No Qt.
+
+Every write is committed at once, so a crash loses nothing that was already shown on screen and
+another process (``whisper-desktop history ...``) sees partial text. Rows become the dataclasses
+below through one mapping, ``HistoryStore._records``: queries name their columns after fields.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_id TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    model TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS utterances (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    client_id TEXT NOT NULL,
+    start REAL NOT NULL,
+    "end" REAL NOT NULL,
+    text TEXT NOT NULL,
+    final INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS utterances_session ON utterances(session_id);
+CREATE INDEX IF NOT EXISTS utterances_client ON utterances(client_id);
+"""
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: int
+    client_id: str
+    started_at: float
+    ended_at: float | None
+    model: str
+    language: str
+    utterances: int = 0
+
+
+@dataclass(frozen=True)
+class Utterance:
+    id: int
+    session_id: int
+    client_id: str
+    start: float  # seconds of the session's audio stream
+    end: float
+    text: str
+    final: bool
+    created_at: float
+    session_started_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "final", bool(self.final))  # SQLite stores 0/1
+
+    @property
+    def wall_start(self) -> float:
+        return self.session_started_at + self.start
+
+    @property
+    def wall_end(self) -> float:
+        return self.session_started_at + self.end
+
+
+R = TypeVar("R", SessionRecord, Utterance)
+
+
+class HistoryStore:
+    """A thread-safe SQLite store of sessions and utterances; every write is committed."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=10)
+        self._db.row_factory = sqlite3.Row
+        with self._lock:
+            if str(path) != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(SCHEMA)
+            self._db.commit()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def open_session(
+        self, client_id: str, model: str = "", language: str = "", started_at: float | None = None
+    ) -> int:
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO sessions (client_id, started_at, model, language) VALUES (?, ?, ?, ?)",
+                (client_id, time.time() if started_at is None else started_at, model, language),
+            )
+            self._db.commit()
+            return int(cur.lastrowid)
+
+    def close_session(self, session_id: int, ended_at: float | None = None) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE sessions SET ended_at = ? WHERE id = ?",
+                (time.time() if ended_at is None else ended_at, session_id),
+            )
+            self._db.commit()
+
+    def save_utterance(
+        self,
+        session_id: int,
+        client_id: str,
+        start: float,
+        end: float,
+        text: str,
+        final: bool,
+        utterance_id: int | None = None,
+    ) -> int:
+        """Insert an utterance, or update it when ``utterance_id`` is given; committed at once."""
+        with self._lock:
+            if utterance_id is None:
+                cur = self._db.execute(
+                    'INSERT INTO utterances (session_id, client_id, start, "end", text, final,'
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (session_id, client_id, start, end, text, int(final), time.time()),
+                )
+                utterance_id = int(cur.lastrowid)
+            else:
+                self._db.execute(
+                    'UPDATE utterances SET start = ?, "end" = ?, text = ?, final = ? WHERE id = ?',
+                    (start, end, text, int(final), utterance_id),
+                )
+            self._db.commit()
+            return utterance_id
+
+    def delete_session(self, session_id: int) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM utterances WHERE session_id = ?", (session_id,))
+            self._db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            self._db.commit()
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def sessions(
+        self, client_id: str | None = None, search: str | None = None
+    ) -> list[SessionRecord]:
+        """Sessions, newest first; with ``search``, only those with a matching utterance."""
+        where, params = [], []
+        if client_id:
+            where.append("s.client_id = ?")
+            params.append(client_id)
+        if search:
+            where.append(
+                "EXISTS (SELECT 1 FROM utterances w WHERE w.session_id = s.id AND w.text LIKE ?"
+                " ESCAPE '\\')"
+            )
+            params.append(_like(search))
+        sql = (
+            "SELECT s.id, s.client_id, s.started_at, s.ended_at, s.model, s.language,"
+            " (SELECT COUNT(*) FROM utterances u WHERE u.session_id = s.id) AS utterances"
+            " FROM sessions s"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY s.started_at DESC, s.id DESC"
+        )
+        return self._records(SessionRecord, sql, params)
+
+    def utterances(
+        self,
+        session_ids: Sequence[int] | None = None,
+        client_id: str | None = None,
+        search: str | None = None,
+    ) -> list[Utterance]:
+        """Utterances in time order (by wall clock), filtered as asked; empty texts are left out."""
+        where, params = ["TRIM(u.text) != ''"], []
+        if session_ids is not None:
+            if not session_ids:
+                return []
+            where.append(f"u.session_id IN ({','.join('?' * len(session_ids))})")
+            params.extend(int(s) for s in session_ids)
+        if client_id:
+            where.append("u.client_id = ?")
+            params.append(client_id)
+        if search:
+            where.append("u.text LIKE ? ESCAPE '\\'")
+            params.append(_like(search))
+        sql = (
+            'SELECT u.id, u.session_id, u.client_id, u.start, u."end", u.text, u.final,'
+            " u.created_at, s.started_at AS session_started_at"
+            " FROM utterances u JOIN sessions s ON s.id = u.session_id"
+            " WHERE " + " AND ".join(where) + " ORDER BY s.started_at + u.start, u.id"
+        )
+        return self._records(Utterance, sql, params)
+
+    def clients(self) -> list[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT DISTINCT client_id FROM sessions ORDER BY 1").fetchall()
+        return [r[0] for r in rows]
+
+    def _records(self, cls: type[R], sql: str, params: Sequence[object]) -> list[R]:
+        """The one row mapping: each column of the query fills the field of the same name."""
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        return [cls(**{name: row[name] for name in row.keys()}) for row in rows]
+
+
+def _like(search: str) -> str:
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
