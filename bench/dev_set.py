@@ -121,11 +121,20 @@ def _whole(stem: str) -> Item:
     )
 
 
-def load_items(language: str = "en", max_item: float = 60.0) -> list[Item]:
-    if not (speech_dir() / "jfk_inaugural.wav").is_file():
+SETS = ("en", "de", "en-small")
+
+
+def load_items(name: str = "en", max_item: float = 60.0) -> list[Item]:
+    """``en``: 12.5 min of English; ``de``: the German clips; ``en-small``: ljs_lj001_b and
+    ami_mix60 only (4.4 min, small enough to carry to a lent GPU)."""
+    if name not in SETS:
+        raise SystemExit(f"unknown set {name!r}; use one of {', '.join(SETS)}")
+    if not (speech_dir() / "ami_mix60.wav").is_file():
         raise SystemExit(f"no dev speech in {speech_dir()} (set WHISPER_DESKTOP_SPEECH_DIR)")
-    if language == "de":
+    if name == "de":
         return _joined("de_short", SHORT_DE, max_item)
+    if name == "en-small":
+        return _cut_long("ljs_lj001_b", max_item) + [_whole(stem) for stem in MEETING]
     items: list[Item] = []
     for stem in LONG:
         items += _cut_long(stem, max_item)

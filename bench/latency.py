@@ -237,8 +237,15 @@ def latencies(run: ItemRun, offline_words: list[list], english: bool) -> list[fl
 
 
 def deletions(ref: list[str], hyp: list[str]) -> int:
+    """Words of ``ref`` that ``hyp`` lacks: deleted, not replaced by another word."""
     matcher = difflib.SequenceMatcher(a=ref, b=hyp, autojunk=False)
-    return len(ref) - sum(b.size for b in matcher.get_matching_blocks())
+    missing = 0
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "delete":
+            missing += i2 - i1
+        elif op == "replace":
+            missing += max(0, (i2 - i1) - (j2 - j1))
+    return missing
 
 
 def summarize(runs: list[ItemRun], offline: dict, stats: dict, max_lag: float, english: bool):
@@ -274,16 +281,34 @@ def summarize(runs: list[ItemRun], offline: dict, stats: dict, max_lag: float, e
     }
 
 
+def dump_texts(folder: Path, runs: list[ItemRun], offline: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for run in runs:
+        (folder / f"{run.item.name}.json").write_text(
+            json.dumps(
+                {
+                    "stream": run.text,
+                    "offline": offline[run.item.name]["text"],
+                    "reference": run.item.reference,
+                    "notices": run.notices,
+                },
+                indent=1,
+            )
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="tiny.en")
-    p.add_argument("--language", default="en", help="en: English set; de: German set")
+    p.add_argument("--language", default="en", help="the model's language (en, de, ...)")
+    p.add_argument("--set", default=None, help="speech set: en (default for en), de, en-small")
     p.add_argument("--clients", type=int, nargs="+", default=[1, 2, 4])
     p.add_argument("--rev", action="append", default=[], help="NAME=REV (git rev or tree path)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--max-item", type=float, default=60.0, help="seconds per item")
     p.add_argument("--max-audio", type=float, default=0.0, help="use only this much audio")
     p.add_argument("--server-arg", action="append", default=[], help="extra server flag")
+    p.add_argument("--dump", help="write each item's streamed, offline and reference text here")
     p.add_argument(
         "--each",
         action="store_true",
@@ -291,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     a = p.parse_args(argv)
     revs = [r.split("=", 1) if "=" in r else [r, r] for r in (a.rev or ["current=."])]
-    items = load_items(a.language, a.max_item)
+    items = load_items(a.set or ("de" if a.language == "de" else "en"), a.max_item)
     if a.max_audio:
         kept, total = [], 0.0
         for item in items:
@@ -318,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(120)
             stats = json.loads(stats_file.read_text())
+            if a.dump:
+                dump_texts(Path(a.dump) / f"{name}-{n}", runs, offline)
             result = summarize(runs, offline, stats, max_lag, english)
             report["runs"][name][f"clients_{n}"] = result
             print(json.dumps({"rev": name, "clients": n, **result}), file=sys.stderr, flush=True)

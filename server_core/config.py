@@ -25,16 +25,21 @@ class DecodeOptions:
     init_prompt: str = ""  # initial context; trimmed like any context
     static_prompt: str = ""  # never trimmed (domain words)
     max_context_tokens: int = 128
-    frame_threshold: int = 25  # encoder frames (20 ms each) kept clear of the audio's end
-    audio_max_len: float = 25.0  # seconds of audio in one segment (at most 30)
+    frame_threshold: int = 20  # encoder frames (20 ms each) kept clear of the audio's end
+    audio_max_len: float = 12.0  # seconds of audio in one segment (at most 30)
     min_chunk: float = 1.0  # seconds of new speech that make a session ready
     beams: int = 1  # 1 = greedy; beam search is reserved
-    agreement: bool = True  # commit only what the previous step also hypothesised
+    # commit only what the previous step also hypothesised (of the last N tokens before the
+    # boundary; 0 = of all tokens). Off by default: it costs a step of latency (docs/performance.md)
+    agreement: bool = False
+    agreement_tail: int = 2
+    agree_at_start: bool = True  # an utterance's first words always wait for a second look
     no_speech_threshold: float = 0.6
     # the encoder sees the window plus this much silence, rounded up to a multiple of the
     # bucket (30 = always the whole 30 s, as Whisper was trained)
-    encoder_pad: float = 30.0
-    encoder_bucket: float = 1.0
+    encoder_pad: float = 2.0
+    encoder_bucket: float = 2.0
+    encoder_tail: float = 2.0  # seconds of that padding placed at the end of a 30 s window
 
     def validate(self) -> None:
         if self.task not in TASKS:
@@ -45,10 +50,14 @@ class DecodeOptions:
             raise ValueError("min_chunk must be positive")
         if self.frame_threshold < 0:
             raise ValueError("frame_threshold must be >= 0")
+        if self.agreement_tail < 0:
+            raise ValueError("agreement_tail must be >= 0")
         if self.max_context_tokens < 0:
             raise ValueError("max_context_tokens must be >= 0")
         if not 0 < self.encoder_pad <= 30 or not 0 < self.encoder_bucket <= 30:
             raise ValueError("encoder_pad and encoder_bucket must be in (0, 30] seconds")
+        if not 0 <= self.encoder_tail <= self.encoder_pad:
+            raise ValueError("encoder_tail must be between 0 and encoder_pad seconds")
         if self.beams != 1:
             raise ValueError("beams > 1 (beam search) is not implemented yet; use beams=1")
 
@@ -70,6 +79,7 @@ class EngineConfig:
     max_lag: float = 30.0  # seconds of unprocessed audio before the lag policy applies
     lag_policy: Literal["skip", "keep"] = "skip"  # skip: drop oldest audio and tell the client
     threads: Optional[int] = None  # torch threads; None = every CPU core
+    precision: Literal["fp32", "int8"] = "fp32"  # int8: quantised linear layers (CPU only)
 
     @property
     def language(self) -> str:
@@ -79,5 +89,7 @@ class EngineConfig:
         self.decode.validate()
         if self.lag_policy not in LAG_POLICIES:
             raise ValueError(f"lag_policy must be one of {', '.join(LAG_POLICIES)}")
+        if self.precision not in ("fp32", "int8"):
+            raise ValueError("precision must be 'fp32' or 'int8'")
         if self.max_batch < 1:
             raise ValueError("max_batch must be at least 1")

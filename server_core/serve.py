@@ -44,6 +44,9 @@ class ServeOptions:
     device: str
     log_level: str
     decode: dict = field(default_factory=dict)  # advanced DecodeOptions overrides
+    precision: str = "fp32"
+    max_batch: int = 8
+    threads: Optional[int] = None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,7 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="close a client that sends nothing for this many seconds (default 60)",
     )
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
+    p.add_argument(
+        "--precision",
+        choices=("fp32", "int8"),
+        default="fp32",
+        help="fp32, or int8 linear layers (CPU only; faster)",
+    )
     p.add_argument("--log-level", help=f"log level (env {ENV_LOG_LEVEL}; default WARNING)")
+    p.add_argument(
+        "--max-batch", type=int, default=8, help="sessions decoded in one step (default 8)"
+    )
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: every core)")
     add_decode_option(p)
     return p
 
@@ -86,6 +99,10 @@ def parse_serve_options(
         raise ValueError(f"port {args.port} is out of range")
     if args.max_clients < 1:
         raise ValueError("--max-clients must be at least 1")
+    if args.max_batch < 1:
+        raise ValueError("--max-batch must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        raise ValueError("--threads must be at least 1")
     if args.idle_timeout <= 0:
         raise ValueError("--idle-timeout must be positive")
     choice = resolve_model_choice(args, env)
@@ -100,6 +117,9 @@ def parse_serve_options(
         device=args.device,
         log_level=resolve_log_level(args.log_level, env),
         decode=decode_overrides(args.decode),
+        precision=args.precision,
+        max_batch=args.max_batch,
+        threads=args.threads,
     )
 
 
@@ -146,6 +166,9 @@ def main(argv: list[str]) -> int:
     )
 
     config = EngineConfig(
+        precision=opts.precision,
+        max_batch=opts.max_batch,
+        threads=opts.threads,
         model=opts.model,
         device=opts.device,
         decode=DecodeOptions(language=opts.language, **opts.decode),

@@ -124,7 +124,7 @@ class _Row:
 class AlignAttDecoder:
     """One shared model; all per-stream state lives in the caller's WindowState and context."""
 
-    def __init__(self, model: Whisper, options: DecodeOptions):
+    def __init__(self, model: Whisper, options: DecodeOptions, precision: str = "fp32"):
         self.model = model
         self.options = options
         heads = (
@@ -138,7 +138,7 @@ class AlignAttDecoder:
         self.alignment_heads: list[tuple[int, int]] = [(int(a), int(b)) for a, b in pairs]
         self.dtype = next(model.parameters()).dtype
         self.device = model.device
-        self.batch = BatchDecoder(model, self.alignment_heads)
+        self.batch = BatchDecoder(model, self.alignment_heads, int8_logits=precision == "int8")
         self._masks: dict[int, torch.Tensor] = {}
 
     # ---- tokenizer and prompt -------------------------------------------------------------
@@ -193,7 +193,10 @@ class AlignAttDecoder:
         limit_frame = n_frames - self.options.frame_threshold
         max_total = int(r.n_samples / SAMPLE_RATE * MAX_TOKENS_PER_SECOND) + 8
         max_total = min(max_total, self.model.dims.n_text_ctx - len(r.prompt) - 1)
-        look_past = not r.final and self.options.agreement and not r.full
+        # full agreement compares every uncommitted token with the next step, so it decodes
+        # past the boundary; agreement on the last few tokens needs nothing beyond it
+        opts = self.options
+        look_past = not r.final and opts.agreement and not opts.agreement_tail and not r.full
         stop_frame = None if r.final or look_past else limit_frame
         return _Row(r, n_frames, stop_frame, max_total, self._suppressed(r.tokenizer))
 
@@ -204,8 +207,9 @@ class AlignAttDecoder:
 
         Not final: tokens are committed up to the first one whose attention reaches the last
         ``frame_threshold`` frames (AlignAtt), less an unfinished word at that boundary, and
-        with ``agreement`` only as far as the previous step's hypothesis agrees. A ``full``
-        window cannot grow, so a second look would see the same audio: no agreement there.
+        with ``agreement`` only as far as the previous step's hypothesis agrees (for every
+        token, or for the last ``agreement_tail`` before the boundary). A ``full`` window
+        cannot grow, so a second look would see the same audio: no agreement there.
         """
         rows = [self._row(r) for r in requests]
         self._greedy(rows)
@@ -295,9 +299,14 @@ class AlignAttDecoder:
                 if b < len(tokens) and _continues_word(tokenizer, tokens[b]):
                     b = _word_start(tokenizer, tokens[:b])
             commit = b
-            if self.options.agreement and not r.full:
+            # an utterance's first words are guessed from the least audio: a wrong guess there
+            # becomes a forced prefix the next step repeats ("However, however"), so they
+            # always wait for a second look
+            opening = self.options.agree_at_start and len(window.tokens) == window.closed
+            if (self.options.agreement or opening) and not r.full:
                 previous = window.hypothesis
-                commit = 0
+                tail = self.options.agreement_tail if self.options.agreement else 0
+                commit = max(0, b - tail) if tail else 0
                 while commit < b and commit < len(previous) and previous[commit] == tokens[commit]:
                     commit += 1
                 if commit < b:

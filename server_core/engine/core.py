@@ -24,6 +24,7 @@ import torch
 from server_core.config import EngineConfig
 from server_core.contract import SessionInfo
 from server_core.engine.alignatt import AlignAttDecoder
+from server_core.engine.precision import apply_precision
 from server_core.engine.runner import Runner
 from server_core.engine.scheduler import Scheduler
 from server_core.engine.segmenter import import_silero
@@ -122,13 +123,17 @@ class Engine:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
         model.eval()
+        apply_precision(model, self.config.precision)
         return model
+
+    def _decoder(self, model) -> AlignAttDecoder:
+        return AlignAttDecoder(model, self.config.decode, self.config.precision)
 
     def start(self) -> None:
         if self._running:
             return
         import_silero()  # its import sets torch to one thread: have that happen before ours
-        self._runner = Runner(AlignAttDecoder(self._load(self.config.model), self.config.decode))
+        self._runner = Runner(self._decoder(self._load(self.config.model)))
         threads = use_all_cores(self.config.threads)
         self._warn_language(self.config.decode.language)
         self._progress(f"model {self.model_name} ready on {self.device} ({threads} CPU threads)")
@@ -327,7 +332,7 @@ class Engine:
         ready = self._scheduler.ready(sessions)
         ran = False
         if ready:
-            batch = self._scheduler.batch(ready)
+            batch = self._scheduler.batch(ready, sessions)
             jobs = self._scheduler.jobs(batch)
             if self.step_log is not None:
                 self.step_log.append(
@@ -374,7 +379,7 @@ class Engine:
                     if job is None:
                         break
                     runner.run([job])
-        self._runner = Runner(AlignAttDecoder(model, self.config.decode))
+        self._runner = Runner(self._decoder(model))
         self.model_name = name
         self.config = replace(self.config, model=name)
         use_all_cores(self.config.threads)

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from whisper.model import Whisper
 
+from server_core.engine.precision import int8_linear
+
 NEG_INF = float("-inf")
 
 
@@ -51,9 +53,16 @@ class DecoderOutput:
 
 
 class BatchDecoder:
-    def __init__(self, model: Whisper, alignment_heads: list[tuple[int, int]]) -> None:
+    def __init__(
+        self, model: Whisper, alignment_heads: list[tuple[int, int]], int8_logits: bool = False
+    ) -> None:
         self.model = model
         self.decoder = model.decoder
+        weight = self.decoder.token_embedding.weight
+        # the output projection reads the whole vocabulary for every token: int8, or fp32 laid
+        # out for a fast matrix-vector product (a transposed view is several times slower)
+        self._int8_logits = int8_linear(weight) if int8_logits else None
+        self._logits_t = None if int8_logits else weight.detach().t().contiguous()
         self.n_head = model.dims.n_text_head
         self.heads_by_layer: dict[int, list[int]] = {}
         for layer, head in alignment_heads:
@@ -107,7 +116,9 @@ class BatchDecoder:
         return self.decoder.ln(x), alignment
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
-        return (x @ self.decoder.token_embedding.weight.to(x.dtype).T).float()
+        if self._int8_logits is not None:
+            return self._int8_logits(x.float())
+        return (x @ self._logits_t.to(x.dtype)).float()
 
     # ---- the two calls -------------------------------------------------------------------
     @torch.inference_mode()

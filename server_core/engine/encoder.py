@@ -2,8 +2,11 @@
 
 Each window is zero-padded to its length plus ``pad_seconds`` (Whisper needs some silence after
 the speech, or it invents text), rounded up to a multiple of ``bucket_seconds`` so shapes repeat,
-and at most 30 s. The encoder's positional embedding is sliced to the frames it gets, exactly as
-the stock forward adds it to all 1500. Windows of one length share an encoder call.
+and at most 30 s. The encoder's positional embedding is sliced to the frames it gets, as the
+stock forward adds it to all 1500, except that the last ``tail_seconds`` of the padding take the
+positions of the end of a 30 s window: Whisper then knows the window ends there, as it learned
+from 30 s windows, and stops instead of continuing the text into the silence. Windows of one
+length share an encoder call.
 """
 
 from __future__ import annotations
@@ -24,11 +27,14 @@ FULL_SAMPLES = 30 * SAMPLE_RATE
 
 
 class Encoder:
-    def __init__(self, model: Whisper, pad_seconds: float, bucket_seconds: float) -> None:
+    def __init__(
+        self, model: Whisper, pad_seconds: float, bucket_seconds: float, tail_seconds: float = 0.0
+    ) -> None:
         self.model = model
         self.pad = int(pad_seconds * SAMPLE_RATE)
         self.bucket = max(SAMPLES_PER_FRAME, int(bucket_seconds * SAMPLE_RATE))
         self.full = pad_seconds >= 30
+        self.tail_frames = int(tail_seconds * SAMPLE_RATE) // SAMPLES_PER_FRAME
 
     def padded_length(self, samples: int) -> int:
         """Samples the encoder sees for a window of ``samples`` (a multiple of one frame)."""
@@ -42,6 +48,13 @@ class Encoder:
         x = F.pad(x, (0, length - x.shape[0]))
         return whisper.audio.log_mel_spectrogram(x, self.model.dims.n_mels)
 
+    def positions(self, frames: int) -> torch.Tensor:
+        table = self.model.encoder.positional_embedding
+        tail = self.tail_frames
+        if 0 < tail < frames < table.shape[0]:
+            return torch.cat([table[: frames - tail], table[table.shape[0] - tail :]])
+        return table[:frames]
+
     @torch.inference_mode()
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         """The stock encoder forward on (B, n_mels, 2 * frames), positions sliced to fit."""
@@ -49,7 +62,7 @@ class Encoder:
         x = F.gelu(enc.conv1(mel))
         x = F.gelu(enc.conv2(x))
         x = x.permute(0, 2, 1)
-        x = (x + enc.positional_embedding[: x.shape[1]]).to(x.dtype)
+        x = (x + self.positions(x.shape[1])).to(x.dtype)
         for block in enc.blocks:
             x = block(x)
         return enc.ln_post(x)

@@ -25,7 +25,9 @@ class Runner:
 
     def set_options(self, options: DecodeOptions) -> None:
         self.decoder.options = options
-        self.encoder = Encoder(self.decoder.model, options.encoder_pad, options.encoder_bucket)
+        self.encoder = Encoder(
+            self.decoder.model, options.encoder_pad, options.encoder_bucket, options.encoder_tail
+        )
         self._static = self.decoder.encode_text(options.static_prompt)
 
     def initial_context(self) -> list[int]:

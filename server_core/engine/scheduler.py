@@ -29,8 +29,25 @@ class Scheduler:
         ready.sort(key=lambda s: s.pending_since())
         return ready
 
+    def batch(self, ready: list[Session], sessions: list[Session]) -> list[Session]:
+        """The ready sessions, joined by those at least half-way to ready.
+
+        The step costs little more for them, and they come back in step with the others
+        next time, so sessions that speak at once share their steps instead of taking turns.
+        """
+        size = max(1, self.config.max_batch)
+        batch = ready[:size]
+        if batch and len(batch) < size:
+            half = int(self.config.decode.min_chunk * SAMPLE_RATE / 2)
+            chosen = {id(s) for s in batch}
+            almost = [
+                s
+                for s in sessions
+                if id(s) not in chosen and not s.aborted and s.ready(half, self.max_window)
+            ]
+            almost.sort(key=lambda s: s.pending_since())
+            batch += almost[: size - len(batch)]
+        return batch
+
     def jobs(self, batch: list[Session]) -> list[Job]:
         return [job for s in batch if (job := s.next_job(self.max_window))]
-
-    def batch(self, ready: list[Session]) -> list[Session]:
-        return ready[: max(1, self.config.max_batch)]

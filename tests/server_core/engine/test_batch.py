@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import whisper
@@ -105,3 +106,16 @@ def test_the_batched_decoder_is_whisper_s_decoder(tiny, speech_dir) -> None:
     _, out = BatchDecoder(tiny, heads).start([features[0]], [prompt])
     torch.testing.assert_close(out.logits[0], logits, rtol=1e-4, atol=1e-3)
     torch.testing.assert_close(out.alignment[0], stock_alignment, rtol=1e-4, atol=1e-5)
+
+
+def test_encoder_sees_the_window_plus_padding_ending_like_a_full_window(tiny) -> None:
+    enc = Encoder(tiny, pad_seconds=2.0, bucket_seconds=2.0, tail_seconds=2.0)
+    assert enc.padded_length(int(5.1 * SAMPLE_RATE)) == 8 * SAMPLE_RATE  # 7.1 s up to 8 s
+    assert enc.padded_length(29 * SAMPLE_RATE) == 30 * SAMPLE_RATE  # never past 30 s
+    table = tiny.encoder.positional_embedding
+    positions = enc.positions(400)  # 8 s: 300 frames of their own, then the last 100 of 30 s
+    assert torch.equal(positions[:300], table[:300])
+    assert torch.equal(positions[300:], table[1400:])
+    assert torch.equal(enc.positions(1500), table)  # a full window is the stock forward
+    features = enc.encode([np.zeros(int(5.1 * SAMPLE_RATE), np.float32)])[0]
+    assert features.shape == (400, tiny.dims.n_audio_state)
