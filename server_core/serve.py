@@ -47,6 +47,7 @@ class ServeOptions:
     precision: str = "fp32"
     max_batch: int = 8
     threads: Optional[int] = None
+    allowed_hosts: tuple[str, ...] = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,6 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-batch", type=int, default=8, help="sessions decoded in one step (default 8)"
     )
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: every core)")
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name clients may use besides addresses, localhost and this machine's names "
+        "(against DNS rebinding; repeatable; '*' allows any, e.g. behind a proxy)",
+    )
     add_decode_option(p)
     return p
 
@@ -120,6 +129,7 @@ def parse_serve_options(
         precision=args.precision,
         max_batch=args.max_batch,
         threads=args.threads,
+        allowed_hosts=tuple(args.allowed_host),
     )
 
 
@@ -182,6 +192,7 @@ def main(argv: list[str]) -> int:
             token=opts.token,
             max_clients=opts.max_clients,
             idle_timeout=opts.idle_timeout,
+            allowed_hosts=opts.allowed_hosts,
         ),
     )
     shutdown = _Shutdown()

@@ -22,6 +22,8 @@ import numpy as np
 from server_core.config import SAMPLE_RATE
 
 MAX_FRAME_SECONDS = 10.0
+# Samples are in [-1, 1]; a resampler's overshoot up to this is clipped, anything beyond refused
+CLIP_LIMIT = 1.1
 NPY_MAGIC = b"\x93NUMPY"
 _NPY_HEADER_MAX = 4096  # a 1-D float32 header is ~128 bytes; anything far larger is hostile
 
@@ -180,9 +182,24 @@ def _check_samples(samples: np.ndarray, limits: FrameLimits) -> np.ndarray:
     out = np.ascontiguousarray(samples, dtype=np.float32)
     if not np.isfinite(out).all():
         raise FrameError("non_finite", "frame holds NaN or Inf values")
+    peak = float(np.abs(out).max())
+    if peak > CLIP_LIMIT:
+        raise FrameError("out_of_range", _out_of_range(peak))
     if out is samples or not out.flags.writeable:
         out = out.copy()  # frombuffer views are read-only and pin the message bytes
+    if peak > 1.0:
+        np.clip(out, -1.0, 1.0, out=out)
     return out
+
+
+def _out_of_range(peak: float) -> str:
+    text = f"samples reach {peak:.4g}; float samples must lie in [-1, 1]"
+    if 2.0 < peak <= 32768.5:
+        text += (
+            " (these look like int16 values sent as floats: divide them by 32768, "
+            "or connect with ?format=s16 and send the int16 bytes)"
+        )
+    return text
 
 
 def encode_frame(samples: np.ndarray, fmt: FrameFormat) -> bytes:

@@ -19,6 +19,7 @@ from server_core.languages import normalize_language
 from server_core.model_names import normalize_model_spec
 from server_core.net.auth import check_access
 from server_core.net.connection import Connection
+from server_core.net.hosts import HostAllowList, HostCheck
 from server_core.net.hub import Hub
 from server_core.net.options import ApiOptions
 from server_core.net.protocol import CLOSE_NORMAL, WS_PATH
@@ -79,6 +80,7 @@ def create_app(engine: EngineHandle, options: Optional[ApiOptions] = None) -> Fa
     )
     hub = Hub(engine, options)
     app.state.hub = hub
+    app.add_middleware(HostCheck, allowed=HostAllowList(options.allowed_hosts))
 
     @app.websocket(WS_PATH)
     async def transcription(ws: WebSocket) -> None:

@@ -88,7 +88,11 @@ class Connection:
         self.post(error_message(code, message))
 
     async def run(self) -> None:
-        await self.ws.accept()
+        try:
+            await self.ws.accept()
+        except Exception as e:  # gone during the handshake
+            log.info("client (%s) left during the handshake: %r", self.peer, e)
+            return
         try:
             await self._open()
         except Refused as r:
@@ -166,16 +170,20 @@ class Connection:
 
     async def _serve(self) -> None:
         engine = self.hub.engine
-        await self._send(
-            {
-                "type": "ready",
-                "client_id": self.client_id,
-                "model": engine.model_name,
-                "language": self.language or engine.language,
-                "sample_rate": SAMPLE_RATE,
-                "format": self.format.value,
-            }
-        )
+        try:
+            await self._send(
+                {
+                    "type": "ready",
+                    "client_id": self.client_id,
+                    "model": engine.model_name,
+                    "language": self.language or engine.language,
+                    "sample_rate": SAMPLE_RATE,
+                    "format": self.format.value,
+                }
+            )
+        except Exception as e:  # the client left right after connecting: nothing to serve
+            log.info("client %s (%s) left before ready: %r", self.client_id, self.peer, e)
+            return
         self.last_activity = asyncio.get_running_loop().time()
         tasks = [
             asyncio.create_task(self._send_loop()),
@@ -237,10 +245,14 @@ class Connection:
                 return
             if kind != "websocket.receive":
                 continue
-            if message.get("bytes") is not None:
-                self._on_audio(message["bytes"])
-            elif message.get("text") is not None:
-                self._on_text(message["text"])
+            try:
+                if message.get("bytes") is not None:
+                    self._on_audio(message["bytes"])
+                elif message.get("text") is not None:
+                    self._on_text(message["text"])
+            except Exception:  # a bug, not the client's fault: report it and go on
+                log.exception("client %s (%s): message not handled", self.client_id, self.peer)
+                self.post_error("internal", "the server could not handle that message")
 
     async def _watchdog(self) -> None:
         """Idle timeout while streaming; flush timeout after "end"."""
@@ -303,7 +315,7 @@ class Connection:
     def _on_text(self, text: str) -> None:
         try:
             message = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
             self.post_error("bad_json", 'text frames must be JSON such as {"type": "end"}')
             return
         kind = message.get("type") if isinstance(message, dict) else None

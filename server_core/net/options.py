@@ -23,3 +23,5 @@ class ApiOptions:
     flush_timeout: float = 120.0  # seconds to wait for the engine's final events after "end"
     limits: FrameLimits = field(default_factory=lambda: DEFAULT_LIMITS)
     web_dir: Path = field(default_factory=web_dir)
+    # Host names accepted besides addresses, localhost and this machine's names ("*" = any)
+    allowed_hosts: tuple[str, ...] = ()

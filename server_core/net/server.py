@@ -53,6 +53,7 @@ class ServerOptions:
     ws_max_size: int = 1024 * 1024
     ws_ping_interval: float = 20.0
     graceful_timeout: float = 5.0
+    allowed_hosts: tuple[str, ...] = ()  # extra Host names (DNS rebinding guard, net/hosts.py)
 
     def api_options(self) -> ApiOptions:
         return ApiOptions(
@@ -61,6 +62,7 @@ class ServerOptions:
             idle_timeout=self.idle_timeout,
             flush_timeout=self.flush_timeout,
             limits=self.limits,
+            allowed_hosts=self.allowed_hosts,
         )
 
 

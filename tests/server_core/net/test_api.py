@@ -34,6 +34,7 @@ def engine():
 
 
 def make_client(engine, client=LOCAL, **opts) -> TestClient:
+    opts.setdefault("allowed_hosts", ("testserver",))  # the name TestClient sends in Host
     return TestClient(create_app(engine, ApiOptions(**opts)), client=client)
 
 
