@@ -48,6 +48,7 @@ class ServeOptions:
     max_batch: int = 8
     threads: Optional[int] = None
     allowed_hosts: tuple[str, ...] = ()
+    require_token: bool = False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-batch", type=int, default=8, help="sessions decoded in one step (default 8)"
     )
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: every core)")
+    p.add_argument(
+        "--require-token",
+        action="store_true",
+        help="every client needs the token, local ones too (use this behind a reverse proxy on "
+        "this machine, where every client looks local)",
+    )
     p.add_argument(
         "--allowed-host",
         action="append",
@@ -130,6 +137,7 @@ def parse_serve_options(
         max_batch=args.max_batch,
         threads=args.threads,
         allowed_hosts=tuple(args.allowed_host),
+        require_token=args.require_token,
     )
 
 
@@ -193,6 +201,7 @@ def main(argv: list[str]) -> int:
             max_clients=opts.max_clients,
             idle_timeout=opts.idle_timeout,
             allowed_hosts=opts.allowed_hosts,
+            require_token=opts.require_token,
         ),
     )
     shutdown = _Shutdown()
@@ -220,7 +229,8 @@ def main(argv: list[str]) -> int:
         return 1
     if server.generated_token:  # before "Listening": whoever waits for that has the token
         lan = f"; LAN page {server.lan_url}" if server.lan_url else ""
-        _say(f"Token for non-local clients (shown once): {server.token}{lan}")
+        who = "every client" if opts.require_token else "non-local clients"
+        _say(f"Token for {who} (shown once): {server.token}{lan}")
     bound = "" if server.ws_url.startswith(f"ws://{opts.host}:") else f"; bound to {opts.host}"
     _say(f"Listening on {server.ws_url} (web page {server.url}{bound})")
     shutdown.wait()

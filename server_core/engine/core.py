@@ -97,6 +97,7 @@ class Engine:
         self._published: dict[str, Session] = {}  # a copy for other threads, replaced whole
         self._runner: Runner | None = None
         self._scheduler = Scheduler(config)
+        self._last_tick = time.monotonic()
         self.model_name = config.model
         self.device = pick_device(config.device)
         self.steps = 0
@@ -326,8 +327,10 @@ class Engine:
     def _tick(self) -> bool:
         """Ingest, schedule, run one step, close finished sessions; True if a step ran."""
         sessions = list(self._sessions.values())
+        now = time.monotonic()
+        tick_seconds, self._last_tick = now - self._last_tick, now
         for s in sessions:
-            s.ingest()
+            s.ingest(self._scheduler.ingest_budget(s, tick_seconds))
             self._scheduler.apply_lag_policy(s)
         ready = self._scheduler.ready(sessions)
         ran = False

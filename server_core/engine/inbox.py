@@ -56,12 +56,16 @@ class Inbox:
             self._chunks.clear()
             return True
 
-    def take(self) -> tuple[list[np.ndarray], bool]:
-        """(chunks pushed since the last call, whether end() was called before them)."""
+    def take(self, max_samples: int | None = None) -> tuple[list[np.ndarray], bool]:
+        """(the oldest chunks, at least one and about ``max_samples`` if given; whether end()
+        was called and nothing is left behind them)."""
         with self._lock:
-            chunks = list(self._chunks)
-            self._chunks.clear()
-            return chunks, self._status is SessionStatus.ENDING
+            chunks: list[np.ndarray] = []
+            taken = 0
+            while self._chunks and (max_samples is None or taken < max_samples):
+                chunks.append(self._chunks.popleft())
+                taken += chunks[-1].shape[0]
+            return chunks, self._status is SessionStatus.ENDING and not self._chunks
 
     def has_audio(self) -> bool:
         with self._lock:

@@ -14,6 +14,19 @@ class Scheduler:
     def max_window(self) -> int:
         return int(self.config.decode.audio_max_len * SAMPLE_RATE)
 
+    def ingest_budget(self, s: Session, tick_seconds: float) -> int | None:
+        """How much of its backlog a session's VAD may take this turn (None: all of it).
+
+        Twice the time since the last turn, and at least the half window a step slides by: a
+        real-time session always gets all its audio in, a backlog is decoded in full steps,
+        and a client that uploads far faster than real time costs the others little VAD time
+        per turn. A session over the lag bound takes everything, so that the skip policy sees
+        its whole backlog at once."""
+        cfg = self.config
+        if cfg.lag_policy == "skip" and s.lag > cfg.max_lag:
+            return None
+        return int(max(cfg.decode.audio_max_len / 2, 2 * tick_seconds) * SAMPLE_RATE)
+
     def apply_lag_policy(self, s: Session) -> None:
         cfg = self.config
         if cfg.lag_policy != "skip" or s.ending:

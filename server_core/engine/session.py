@@ -143,9 +143,10 @@ class Session:
         self.emitter.close(reason)
         self.inbox.mark_closed()
 
-    def ingest(self) -> None:
-        """Run VAD over the audio pushed since the last call and grow the window."""
-        chunks, ending = self.inbox.take()
+    def ingest(self, max_samples: int | None = None) -> None:
+        """Run VAD over the audio pushed since the last call (at most about ``max_samples``
+        of it) and grow the window."""
+        chunks, ending = self.inbox.take(max_samples)
         for chunk in chunks:
             self.segmenter.feed(chunk)
         if ending and self.segmenter.window is not None:

@@ -102,14 +102,14 @@ def create_app(engine: EngineHandle, options: Optional[ApiOptions] = None) -> Fa
 
     @app.get("/clients")
     async def clients(request: Request):
-        reason = check_access(request, options.token)
+        reason = check_access(request, options.token, options.require_token)
         if reason:
             return _denied(reason)
         return {"clients": [_client_info(s) for s in engine.sessions()]}
 
     @app.post("/config")
     async def config(request: Request):
-        reason = check_access(request, options.token)
+        reason = check_access(request, options.token, options.require_token)
         if reason:
             return _denied(reason)
         try:

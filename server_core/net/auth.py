@@ -32,14 +32,17 @@ def _cross_origin(conn: HTTPConnection) -> bool:
     return urlsplit(origin).netloc.lower() != host.lower()
 
 
-def check_access(conn: HTTPConnection, token: Optional[str]) -> Optional[str]:
+def check_access(
+    conn: HTTPConnection, token: Optional[str], require_token: bool = False
+) -> Optional[str]:
     """None if the peer may proceed, else the reason it may not.
 
-    Loopback peers need no token, unless they are another site's page in a local browser;
+    Loopback peers need no token, unless they are another site's page in a local browser or
+    ``require_token`` is set (behind a reverse proxy on this machine every peer is loopback);
     everyone else must present the token (``?token=`` or ``Authorization: Bearer``).
     """
     peer = conn.client.host if conn.client else None
-    if is_loopback(peer) and not _cross_origin(conn):
+    if not require_token and is_loopback(peer) and not _cross_origin(conn):
         return None
     supplied = conn.query_params.get("token")
     auth = conn.headers.get("authorization", "")

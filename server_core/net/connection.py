@@ -72,6 +72,8 @@ class Connection:
         self.close_after_done = _CloseAfterDone(CLOSE_NORMAL, "done")
         self.frames = 0
         self.samples = 0
+        self.started = 0.0  # loop time of "ready"
+        self.held_back = False
 
     # The engine's thread calls this; it must return at once.
     def listener(self, event: SessionEvent) -> None:
@@ -122,7 +124,7 @@ class Connection:
 
     async def _open(self) -> None:
         q = self.ws.query_params
-        reason = check_access(self.ws, self.hub.options.token)
+        reason = check_access(self.ws, self.hub.options.token, self.hub.options.require_token)
         if reason:
             raise Refused(CLOSE_POLICY, "unauthorized", reason)
         try:
@@ -184,7 +186,7 @@ class Connection:
         except Exception as e:  # the client left right after connecting: nothing to serve
             log.info("client %s (%s) left before ready: %r", self.client_id, self.peer, e)
             return
-        self.last_activity = asyncio.get_running_loop().time()
+        self.last_activity = self.started = asyncio.get_running_loop().time()
         tasks = [
             asyncio.create_task(self._send_loop()),
             asyncio.create_task(self._receive_loop()),
@@ -232,9 +234,42 @@ class Connection:
             cad = _CloseAfterDone(CLOSE_GOING_AWAY, text)
         await self.ws.close(cad.code, close_reason(cad.reason))
 
+    def _ahead(self) -> float:
+        """Seconds of audio received beyond real time since "ready"."""
+        return self.samples / SAMPLE_RATE - (self.loop.time() - self.started)
+
+    async def _hold_back(self) -> None:
+        """Stop reading from a client far ahead of real time while the engine is behind on it,
+        so one upload cannot crowd out the others; TCP then slows the sender down."""
+        limit = self.hub.options.max_ahead
+        while (
+            self.session is not None
+            and not self.ended
+            and self._ahead() > limit
+            and self.session.lag > limit
+        ):
+            if not self.held_back:
+                self.held_back = True
+                log.info(
+                    "client %s (%s): held back, far ahead of real time", self.client_id, self.peer
+                )
+                self.post(
+                    {
+                        "type": "notice",
+                        "client_id": self.client_id,
+                        "code": "held_back",
+                        "message": f"audio arrives faster than it is transcribed; reading "
+                        f"pauses while more than {limit:g} s of it waits (nothing is dropped)",
+                        "timestamp": time.time(),
+                    }
+                )
+            self.last_activity = self.loop.time()  # we are the ones not reading
+            await asyncio.sleep(0.05)
+
     async def _receive_loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
+            await self._hold_back()
             try:
                 message = await self.ws.receive()
             except Exception:

@@ -22,6 +22,10 @@ class ApiOptions:
     idle_timeout: float = 60.0  # seconds without any client message before the server closes
     flush_timeout: float = 120.0  # seconds to wait for the engine's final events after "end"
     limits: FrameLimits = field(default_factory=lambda: DEFAULT_LIMITS)
+    # A client this many seconds of audio ahead of real time, with as much still undecoded,
+    # is not read from until the engine catches up (TCP backpressure: nothing is dropped)
+    max_ahead: float = 10.0
+    require_token: bool = False  # loopback peers need the token too (behind a local proxy)
     web_dir: Path = field(default_factory=web_dir)
     # Host names accepted besides addresses, localhost and this machine's names ("*" = any)
     allowed_hosts: tuple[str, ...] = ()

@@ -53,6 +53,7 @@ class ServerOptions:
     ws_max_size: int = 1024 * 1024
     ws_ping_interval: float = 20.0
     graceful_timeout: float = 5.0
+    require_token: bool = False  # every peer needs the token, loopback too (local proxy)
     allowed_hosts: tuple[str, ...] = ()  # extra Host names (DNS rebinding guard, net/hosts.py)
 
     def api_options(self) -> ApiOptions:
@@ -63,7 +64,13 @@ class ServerOptions:
             flush_timeout=self.flush_timeout,
             limits=self.limits,
             allowed_hosts=self.allowed_hosts,
+            require_token=self.require_token,
         )
+
+
+# Frames read ahead of the handler; small, so that a connection held back (Connection
+# ._hold_back) stops reading from the socket instead of buffering up to 32 frames of 10 s
+WS_MAX_QUEUE = 4
 
 
 def _is_wildcard(host: str) -> bool:
@@ -99,7 +106,8 @@ class LocalServer:
         self.engine = engine
         self.options = options or ServerOptions()
         self.generated_token = False
-        if self.options.token is None and not self._loopback_only():
+        needs_token = self.options.require_token or not self._loopback_only()
+        if self.options.token is None and needs_token:
             self.options.token = secrets.token_urlsafe(16)
             self.generated_token = True
         self.app = create_app(engine, self.options.api_options())
@@ -177,6 +185,7 @@ class LocalServer:
             ws_max_size=self.options.ws_max_size,
             ws_ping_interval=self.options.ws_ping_interval,
             ws_ping_timeout=self.options.ws_ping_interval,
+            ws_max_queue=WS_MAX_QUEUE,
             timeout_graceful_shutdown=self.options.graceful_timeout,
             lifespan="off",
             log_config=None,

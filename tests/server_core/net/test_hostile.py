@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import socket
 import time
 
@@ -125,3 +126,62 @@ def test_config_is_still_refused_to_foreign_pages_with_a_local_host(engine) -> N
     with make_client(engine, allowed_hosts=()) as tc:
         response = tc.post("/config", content=json.dumps({"language": "fr"}), headers=headers)
         assert response.status_code == 401
+
+
+def test_require_token_asks_local_peers_too(engine) -> None:
+    """Behind a reverse proxy on this machine every peer is 127.0.0.1."""
+    with make_client(engine, token="s3cret", require_token=True) as tc:
+        assert tc.get("/clients").status_code == 401
+        assert tc.get("/clients?token=s3cret").status_code == 200
+        with tc.websocket_connect(ws_url("proxied")) as ws:
+            assert ws.receive_json()["code"] == "unauthorized"
+        with open_ws(tc, ws_url("proxied", token="s3cret")) as ws:
+            assert ws.receive_json()["type"] == "ready"
+    with make_client(engine, token="s3cret") as tc:
+        assert tc.get("/clients").status_code == 200  # without it, local peers need none
+
+
+def random_bad_frame(rng: random.Random) -> tuple[str, bytes | str]:
+    """A binary or text frame that is never valid: garbage, broken .npy, or JSON that is not
+    a known message."""
+    kind = rng.randrange(6)
+    if kind == 0:
+        return "bytes", rng.randbytes(rng.randrange(1, 3000))
+    if kind == 1:  # a .npy header with a random dict, payload of the wrong size
+        descr = rng.choice(["<f4", "<i2", "|O", "<f8", "x", "<f4"])
+        shape = rng.choice(["(10,)", "(2, 5)", "()", "(-1,)", "(99999999999,)", "'a'"])
+        header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}"
+        body = header.encode() + rng.randbytes(rng.randrange(0, 30))
+        return "bytes", b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body
+    if kind == 2:
+        depth = rng.randrange(1, 20000)
+        return "text", rng.choice(["[", '{"a":']) * depth
+    if kind == 3:
+        return "text", "".join(chr(rng.randrange(32, 0x2FFF)) for _ in range(rng.randrange(1, 200)))
+    if kind == 4:
+        value = rng.choice([1e309, -0.0, "x" * 5000, None, [], {"type": {}}, 10**400])
+        return "text", json.dumps({"type": rng.choice(["shout", "", "END", 7]), "v": str(value)})
+    return "text", json.dumps(rng.choice([[1, 2], "end", 3, None, {"no": "type"}]))
+
+
+def test_thousands_of_random_bad_frames_each_get_an_error_and_no_connection_drops(
+    engine,
+) -> None:
+    rng = random.Random(11)
+    frames = 0
+    with make_client(engine) as tc:
+        for c in range(50):
+            with open_ws(tc, ws_url(f"fuzz{c}")) as ws:
+                assert ws.receive_json()["type"] == "ready"
+                for _ in range(200):
+                    kind, data = random_bad_frame(rng)
+                    if kind == "bytes":
+                        ws.send_bytes(data)
+                    else:
+                        ws.send_text(data)
+                    reply = ws.receive_json()
+                    assert reply["type"] == "error" and reply["message"], (data[:80], reply)
+                    frames += 1
+                ws.send_bytes(encode_frame(SECOND, FrameFormat.NPY))
+                assert ws.receive_json()["text"] == " w1"  # still served
+    assert frames == 10_000 and engine.sessions() == []
