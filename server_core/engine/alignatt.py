@@ -41,6 +41,7 @@ class StepResult:
     avg_logprob: float
     stop_reason: str  # "eot" | "boundary" | "agreement" | "repetition" | "length" | "silence"
     hypothesis: list[int] = field(default_factory=list)  # the uncommitted rest of this step
+    looped: bool = False  # a repetition loop was cut: the prompt that fed it must go
 
 
 @dataclass
@@ -52,7 +53,10 @@ class _Decoded:
     no_speech_prob: float = 0.0
 
 
-def find_repetition(tokens: list[int], max_ngram: int = 12) -> int | None:
+LOOP_CONTEXT = 64  # tokens of the prompt's previous text searched for a loop
+
+
+def find_repetition(tokens: list[int], max_ngram: int = 32) -> int | None:
     """Index from which ``tokens`` ends in a loop (the same n-gram over and over), or None.
 
     The first occurrence is kept; the repeats after it are what the returned index cuts off.
@@ -118,6 +122,7 @@ class _Row:
     stop_frame: int | None
     max_total: int
     suppressed: torch.Tensor
+    context: list[int] = field(default_factory=list)  # the prompt's previous text
     out: _Decoded = field(default_factory=_Decoded)
 
 
@@ -198,7 +203,11 @@ class AlignAttDecoder:
         opts = self.options
         look_past = not r.final and opts.agreement and not opts.agreement_tail and not r.full
         stop_frame = None if r.final or look_past else limit_frame
-        return _Row(r, n_frames, stop_frame, max_total, self._suppressed(r.tokenizer))
+        # loops often span windows (Whisper repeating its prompt): look for them there too
+        sot = r.tokenizer.sot
+        context = r.prompt[1 : r.prompt.index(sot)] if r.prompt[0] != sot else []
+        suppressed = self._suppressed(r.tokenizer)
+        return _Row(r, n_frames, stop_frame, max_total, suppressed, context[-LOOP_CONTEXT:])
 
     @torch.inference_mode()
     def steps(self, requests: list[StepRequest]) -> list[StepResult]:
@@ -276,9 +285,9 @@ class AlignAttDecoder:
         out.tokens.append(token)
         out.frames.append(frame)
         out.logprobs.append(float(F.log_softmax(last, dim=-1)[token]))
-        cut = find_repetition(committed + out.tokens)
+        cut = find_repetition(row.context + committed + out.tokens)
         if cut is not None:
-            keep = max(0, cut - len(committed))
+            keep = max(0, cut - len(row.context) - len(committed))
             del out.tokens[keep:], out.frames[keep:], out.logprobs[keep:]
             out.stop_reason = "repetition"
             log.debug("repetition loop cut after %d tokens", cut)
@@ -318,4 +327,5 @@ class AlignAttDecoder:
         if len(window.tokens) == window.closed and nsp > self.options.no_speech_threshold:
             if not r.final or avg < -1.0 or not tokens:
                 return StepResult([], [], nsp, avg, "silence", hypothesis=hypothesis)
-        return StepResult(tokens, frames, nsp, avg, stop_reason, hypothesis)
+        looped = decoded.stop_reason == "repetition"
+        return StepResult(tokens, frames, nsp, avg, stop_reason, hypothesis, looped)

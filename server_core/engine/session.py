@@ -207,6 +207,9 @@ class Session:
     def apply(self, job: Job, result: StepResult, decode_text: Callable[[list[int]], str]) -> None:
         seg, win = self.segmenter, job.window
         self.last_served_at = time.monotonic()
+        if result.looped:  # Whisper was repeating itself, often its prompt: start that afresh
+            log.info("session %s: repetition loop cut; prompt context dropped", self.client_id)
+            self.context.clear()
         seg.pending_since = None
         st = win.state
         st.tokens.extend(result.tokens)
