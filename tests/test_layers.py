@@ -56,7 +56,7 @@ DESKTOP_ALLOWED = {
     "history": {"base"},  # the store, recorder and exporters: no Qt, no windows
     "capture": {"leaf", "core"},
     "host": {"leaf", "core"},  # the engine worker knows no window, setting or controller
-    "settings": {"base", "host"},  # the model, and its one mapping to HostConfig
+    "settings": {"leaf", "base", "host"},  # the model, and its one mapping to HostConfig
     "widgets": {"leaf", "base", "history", "settings"},  # they show; they run no engine
     "controller": {"leaf", "core", "base", "history", "capture", "host", "settings", "widgets"},
 }

@@ -7,8 +7,11 @@ The dialog that edits them is :mod:`whisper_desktop.widgets.settings_dialog`.
 from __future__ import annotations
 
 import dataclasses
+import locale
 import logging
+import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from pathlib import Path
@@ -16,12 +19,14 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
+from server_core.languages import language_of_locale
 from whisper_desktop.host import HostConfig
 from whisper_desktop.paths import SETTINGS_FILE_NAME
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "base"
+DEFAULT_LANGUAGE = "de"  # the reference system's; a first start takes the system locale's
 DEFAULT_PORT = 9000
 LOOPBACK_HOST = "127.0.0.1"
 SYSTEM_DEFAULT = ""  # a device setting of "" means the system's default device
@@ -52,6 +57,25 @@ class Key(str, Enum):
     OVERLAY_GEOMETRY = "overlay/geometry"
 
 
+def first_run_language(environ: Mapping[str, str] | None = None) -> str:
+    """The system locale's language: the first of LANGUAGE (a list, as gettext reads it),
+    LC_ALL, LC_MESSAGES and LANG that names a Whisper language, else the platform's locale
+    (Windows and macOS rarely set these), else the project default."""
+    env = os.environ if environ is None else environ
+    for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        for value in env.get(var, "").split(":"):
+            if language := language_of_locale(value):
+                return language
+    if environ is None:
+        try:
+            platform_locale = locale.getlocale()[0]
+        except ValueError:
+            platform_locale = None
+        if language := language_of_locale(platform_locale):
+            return language
+    return DEFAULT_LANGUAGE
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(16)
 
@@ -63,7 +87,7 @@ def _key(k: Key) -> dict[str, Key]:
 @dataclass
 class Settings:
     model: str = field(default=DEFAULT_MODEL, metadata=_key(Key.MODEL))
-    language: str = field(default="de", metadata=_key(Key.LANGUAGE))  # the project default
+    language: str = field(default=DEFAULT_LANGUAGE, metadata=_key(Key.LANGUAGE))
     mic_enabled: bool = field(default=True, metadata=_key(Key.MIC_ENABLED))
     mic_device: str = field(default=SYSTEM_DEFAULT, metadata=_key(Key.MIC_DEVICE))
     system_enabled: bool = field(default=True, metadata=_key(Key.SYSTEM_ENABLED))
@@ -195,6 +219,10 @@ def load_settings(qs: QSettings) -> Settings:
         except (TypeError, ValueError):
             log.warning("ignoring bad setting %s=%r", key.value, raw)
     s = s.replace(**values)
+    if not qs.contains(Key.LANGUAGE.value):  # the first start: the system's language, kept
+        s = s.replace(language=first_run_language())
+        qs.setValue(Key.LANGUAGE.value, s.language)
+        qs.sync()
     if not s.token:
         s = s.replace(token=new_token())
         qs.setValue(Key.TOKEN.value, s.token)

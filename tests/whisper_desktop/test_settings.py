@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QSettings
 
 from whisper_desktop.settings import (
     Key,
     Overrides,
     Settings,
+    first_run_language,
     load_settings,
     open_qsettings,
     save_settings,
@@ -52,3 +54,32 @@ def test_overrides_and_derived_values() -> None:
     assert Settings(lan_enabled=False).bind_host == "127.0.0.1"
     assert Settings(host="192.168.1.5", lan_enabled=True).bind_host == "192.168.1.5"
     assert Settings().changed_fields(Settings(port=1, model="x")) == {"port", "model"}
+
+
+@pytest.mark.parametrize(
+    ("env", "language"),
+    [
+        ({"LANG": "en_US.UTF-8"}, "en"),
+        ({"LANG": "fr_CA.UTF-8", "LC_MESSAGES": "pt_BR"}, "pt"),
+        ({"LC_ALL": "C.UTF-8", "LANG": "es_ES.UTF-8"}, "es"),
+        ({"LANGUAGE": "nb_NO:en", "LANG": "en_US.UTF-8"}, "no"),
+        ({"LANG": "sr_RS@latin"}, "sr"),
+        ({"LANG": "C.UTF-8"}, "de"),
+        ({"LANG": "tlh_KL"}, "de"),
+        ({}, "de"),
+    ],
+)
+def test_first_run_language_follows_the_locale(env: dict, language: str) -> None:
+    assert first_run_language(env) == language
+
+
+def test_a_first_start_takes_the_locale_and_keeps_it(tmp_path: Path, monkeypatch) -> None:
+    for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    assert load_settings(open_qsettings(tmp_path)).language == "en"
+    monkeypatch.setenv("LANG", "it_IT.UTF-8")  # later starts keep the first choice
+    assert load_settings(open_qsettings(tmp_path)).language == "en"
+    qs = open_qsettings(tmp_path)
+    save_settings(qs, load_settings(qs).replace(language="ja"))
+    assert load_settings(open_qsettings(tmp_path)).language == "ja"
