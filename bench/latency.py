@@ -51,6 +51,7 @@ from server_core.config import SAMPLE_RATE  # noqa: E402
 from server_core.wer import edit_distance, normalize  # noqa: E402
 
 FRAME = int(0.1 * SAMPLE_RATE)
+FLOODER = "flooder"
 TREES = Path(tempfile.gettempdir()) / "whisper-bench"
 LISTEN_RE = re.compile(r"Listening on ws://([\d.]+):(\d+)")
 PARTS = ("mel", "encoder", "decoder_prefill", "decoder_tokens", "vad", "other")
@@ -141,7 +142,8 @@ async def poll_lag(http: str, stop: asyncio.Event, seen: list[float]) -> None:
 
     def get() -> list[float]:
         with urllib.request.urlopen(f"{http}/clients", timeout=5) as r:
-            return [float(c["lag"]) for c in json.load(r)["clients"]]
+            clients = json.load(r)["clients"]
+            return [float(c["lag"]) for c in clients if c["client_id"] != FLOODER]
 
     while not stop.is_set():
         try:
@@ -154,14 +156,55 @@ async def poll_lag(http: str, stop: asyncio.Event, seen: list[float]) -> None:
             pass
 
 
-async def run_clients(url: str, http: str, queues: list[list[Item]]) -> tuple[list[ItemRun], float]:
+async def flood(url: str, audio: np.ndarray, stop: asyncio.Event, sent: list[float]) -> None:
+    """One more client that sends ``audio`` in 10 s frames as fast as the server reads them,
+    until ``stop``; its text is not scored. ``sent`` gets the seconds it got through."""
+    from websockets.asyncio.client import connect
+
+    frame = 10 * SAMPLE_RATE
+    # ping_timeout: held back by the server, our pings wait behind the unread audio
+    async with connect(f"{url}?client_id={FLOODER}", max_size=None, ping_timeout=None) as ws:
+
+        async def drain() -> None:
+            async for _ in ws:
+                pass
+
+        reader = asyncio.create_task(drain())
+        total = 0
+        for i in range(0, audio.shape[0], frame):
+            send = asyncio.ensure_future(ws.send(npy(audio[i : i + frame])))
+            waiter = asyncio.ensure_future(stop.wait())
+            done, _ = await asyncio.wait({send, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if send not in done:
+                send.cancel()
+                break
+            if send.exception() is not None:  # the connection is gone
+                break
+            total += min(frame, audio.shape[0] - i)
+        sent.append(total / SAMPLE_RATE)
+        await stop.wait()
+        reader.cancel()
+
+
+async def run_clients(
+    url: str, http: str, queues: list[list[Item]], flood_audio: np.ndarray | None = None
+) -> tuple[list[ItemRun], float, float]:
     stop = asyncio.Event()
     lags: list[float] = []
+    flooded: list[float] = []
     poller = asyncio.create_task(poll_lag(http, stop, lags))
+    flooder = None
+    if flood_audio is not None:
+        flooder = asyncio.create_task(flood(url, flood_audio, stop, flooded))
+        await asyncio.sleep(2.0)  # the flood is under way before the real-time clients start
     results = await asyncio.gather(*(client(url, f"c{k}", q) for k, q in enumerate(queues)))
     stop.set()
     await poller
-    return [r for runs in results for r in runs], max(lags, default=0.0)
+    if flooder is not None:
+        await flooder
+    runs = [r for runs in results for r in runs]
+    return runs, max(lags, default=0.0), sum(flooded)
 
 
 def start_server(tree: Path, stats: Path, model: str, language: str, device: str, extra: list[str]):
@@ -310,6 +353,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--server-arg", action="append", default=[], help="extra server flag")
     p.add_argument("--dump", help="write each item's streamed, offline and reference text here")
     p.add_argument(
+        "--flood",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="one more client uploads this much audio as fast as it can meanwhile (unscored)",
+    )
+    p.add_argument(
         "--each",
         action="store_true",
         help="every client streams one item (client k item k mod items) instead of sharing them",
@@ -326,6 +376,11 @@ def main(argv: list[str] | None = None) -> int:
             total += item.seconds
         items = kept
     offline = offline_results(a.model, a.language, items)
+    flood_audio = None
+    if a.flood:
+        speech = np.concatenate([item.audio for item in items])
+        flood_audio = np.tile(speech, int(np.ceil(a.flood * SAMPLE_RATE / speech.shape[0])))
+        flood_audio = flood_audio[: int(a.flood * SAMPLE_RATE)]
     english = a.language == "en"
     report: dict = {"model": a.model, "language": a.language, "device": a.device, "runs": {}}
     for name, rev in revs:
@@ -338,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             try:
                 queues = [[items[k % len(items)]] for k in range(n)] if a.each else share(items, n)
-                runs, max_lag = asyncio.run(run_clients(url, http, queues))
+                runs, max_lag, flooded = asyncio.run(run_clients(url, http, queues, flood_audio))
             finally:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(120)
@@ -346,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
             if a.dump:
                 dump_texts(Path(a.dump) / f"{name}-{n}", runs, offline)
             result = summarize(runs, offline, stats, max_lag, english)
+            if a.flood:
+                result["flood_seconds_accepted"] = round(flooded, 1)
             report["runs"][name][f"clients_{n}"] = result
             print(json.dumps({"rev": name, "clients": n, **result}), file=sys.stderr, flush=True)
     print(json.dumps(report, indent=2))

@@ -72,11 +72,21 @@ class Stream:
         self.opts, self.source, self.printer, self.stop = opts, source, printer, stop
         self.url = ws_url(opts.server, opts.client_id, opts.format, opts.token, opts.language)
 
+    def _ping_timeout(self) -> float:
+        """A file sent faster than real time gets held back by the server, and our keepalive
+        pings then wait behind the unread audio: give them long enough."""
+        return 120.0 if getattr(self.source, "speed", 1.0) > 1.0 else 20.0
+
     async def run(self) -> int:
         backoff, failures = 0.5, 0
         while True:
             try:
-                async with connect(self.url, open_timeout=10, max_size=4 * 1024 * 1024) as ws:
+                async with connect(
+                    self.url,
+                    open_timeout=10,
+                    max_size=4 * 1024 * 1024,
+                    ping_timeout=self._ping_timeout(),
+                ) as ws:
                     failures = 0
                     if await self._session(ws):
                         return 1 if self.source.failed else 0

@@ -26,7 +26,7 @@ async def flood(url: str, audio: np.ndarray, stop: asyncio.Event) -> tuple[list[
 
     messages: list[dict] = []
     sent = 0
-    async with connect(url, max_size=None) as ws:
+    async with connect(url, max_size=None, ping_timeout=None) as ws:  # held back: pings wait
 
         async def receive() -> None:
             async for raw in ws:
