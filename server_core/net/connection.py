@@ -253,16 +253,11 @@ class Connection:
                 log.info(
                     "client %s (%s): held back, far ahead of real time", self.client_id, self.peer
                 )
-                self.post(
-                    {
-                        "type": "notice",
-                        "client_id": self.client_id,
-                        "code": "held_back",
-                        "message": f"audio arrives faster than it is transcribed; reading "
-                        f"pauses while more than {limit:g} s of it waits (nothing is dropped)",
-                        "timestamp": time.time(),
-                    }
+                text = (
+                    f"audio arrives faster than it is transcribed; reading pauses while more "
+                    f"than {limit:g} s of it waits (nothing is dropped)"
                 )
+                self.outbox.put_nowait(NoticeEvent(self.client_id, "held_back", text))
             self.last_activity = self.loop.time()  # we are the ones not reading
             await asyncio.sleep(0.05)
 

@@ -9,10 +9,14 @@ WebSocket request must name this machine: an IP address (which cannot be rebound
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import socket
 from collections.abc import Iterable
+
+from starlette.responses import JSONResponse
+from starlette.websockets import WebSocketClose
+
+from server_core.net.protocol import CLOSE_POLICY
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +83,8 @@ class HostCheck:
             f"--allowed-host {host_name(header or '')} to allow it"
         )
         if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008, "reason": "host not allowed"})
-            return
-        body = json.dumps({"error": "host_not_allowed", "message": message}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 403,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+            refusal = WebSocketClose(CLOSE_POLICY, "host not allowed")
+        else:
+            content = {"error": "host_not_allowed", "message": message}
+            refusal = JSONResponse(content, status_code=403)
+        await refusal(scope, receive, send)
