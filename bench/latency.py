@@ -12,10 +12,11 @@ frames at real time.
 
 Per revision and client count: streaming WER pooled over the items and the offline WER of the
 same model (``whisper.transcribe``, default options), words missing (words of the offline text
-that the streamed text lacks), word latency (arrival of a word minus the moment the frame
-holding its end was sent; word ends from an offline word-timestamp run), the largest lag the
-server reported, the end lag (last text after the last frame), and compute per second of audio
-split into mel, encoder, decoder prefill, decoder token steps, VAD and the rest.
+that the streamed text lacks, not counting other spacing of the same letters), word latency
+(arrival of a word minus the moment the frame holding its end was sent; word ends from an
+offline word-timestamp run), the largest lag the server reported, the end lag (last text after
+the last frame), and compute per second of audio split into mel, encoder, decoder prefill,
+decoder token steps, VAD and the rest.
 """
 
 from __future__ import annotations
@@ -279,15 +280,23 @@ def latencies(run: ItemRun, offline_words: list[list], english: bool) -> list[fl
     return out
 
 
+def _words(tokens: list[str]) -> int:
+    return sum(1 for t in tokens if any(c.isalnum() for c in t))
+
+
 def deletions(ref: list[str], hyp: list[str]) -> int:
-    """Words of ``ref`` that ``hyp`` lacks: deleted, not replaced by another word."""
+    """Words of ``ref`` that ``hyp`` lacks: deleted, not replaced by another word.
+
+    Spelling the same letters with other spaces ("may be" / "maybe", "lower case" /
+    "lowercase") loses nothing, and a token without a letter or digit (the "." the English
+    normalizer keeps of "...") is not a word."""
     matcher = difflib.SequenceMatcher(a=ref, b=hyp, autojunk=False)
     missing = 0
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "delete":
-            missing += i2 - i1
-        elif op == "replace":
-            missing += max(0, (i2 - i1) - (j2 - j1))
+            missing += _words(ref[i1:i2])
+        elif op == "replace" and "".join(ref[i1:i2]) != "".join(hyp[j1:j2]):
+            missing += max(0, _words(ref[i1:i2]) - _words(hyp[j1:j2]))
     return missing
 
 

@@ -30,6 +30,10 @@ from server_core.engine.window import SAMPLES_PER_FRAME, WindowState
 log = logging.getLogger(__name__)
 
 PAST_END_FRAMES = 0  # a word read from past the end of the audio is not in the audio
+# ...unless the text so far is this far (2 s) from the audio's end: then the alignment heads
+# glanced at the padding (overlapping voices do that), and the word is read where they look
+# most within the audio. Stopping there would lose the rest of the audio's words.
+PAST_END_GLANCE_FRAMES = 100
 MAX_TOKENS_PER_SECOND = 12  # far above fast speech; more means the decoder is looping
 
 
@@ -273,9 +277,12 @@ class AlignAttDecoder:
             return None
         frame = int(alignment.argmax())
         if frame >= row.n_frames + PAST_END_FRAMES and _is_word(tokenizer, token):
-            # a word read from the padding after the audio: Whisper making text up
-            out.stop_reason = "past_end"
-            return None
+            frames = out.frames or r.window.frames
+            if not frames or frames[-1] < row.n_frames - PAST_END_GLANCE_FRAMES:
+                frame = int(alignment[: row.n_frames].argmax())
+            else:  # a word read from the padding after the audio: Whisper making text up
+                out.stop_reason = "past_end"
+                return None
         if row.stop_frame is not None and frame >= row.stop_frame:
             out.stop_reason = "boundary"
             out.tokens.append(token)  # the waiting token, for the word check

@@ -27,7 +27,7 @@ from server_core.engine.alignatt import AlignAttDecoder
 from server_core.engine.precision import apply_precision
 from server_core.engine.runner import Runner
 from server_core.engine.scheduler import Scheduler
-from server_core.engine.segmenter import import_silero
+from server_core.engine.segmenter import import_silero, one_torch_thread
 from server_core.engine.session import Session
 from server_core.errors import DuplicateSessionError, EngineError
 from server_core.events import CloseReason, Listener
@@ -329,8 +329,10 @@ class Engine:
         sessions = list(self._sessions.values())
         now = time.monotonic()
         tick_seconds, self._last_tick = now - self._last_tick, now
+        with one_torch_thread():
+            for s in sessions:
+                s.ingest(self._scheduler.ingest_budget(s, tick_seconds))
         for s in sessions:
-            s.ingest(self._scheduler.ingest_budget(s, tick_seconds))
             self._scheduler.apply_lag_policy(s)
         ready = self._scheduler.ready(sessions)
         ran = False

@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,21 @@ def load_vad_model():
     model = silero_vad.load_silero_vad()
     torch.set_num_threads(threads)
     return model
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Silero's many tiny per-window ops run on one thread: spread over the pool, each one
+    waits for the other workers to wake, and on a busy machine for the OS to run them."""
+    threads = torch.get_num_threads()
+    if threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 @dataclass(frozen=True)
