@@ -49,6 +49,7 @@ class ServeOptions:
     threads: Optional[int] = None
     allowed_hosts: tuple[str, ...] = ()
     require_token: bool = False
+    resume_grace: float = 30.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=60.0,
         help="close a client that sends nothing for this many seconds (default 60)",
+    )
+    p.add_argument(
+        "--resume-grace",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="a client whose connection drops may resume its session this long (default 30; "
+        "0 = off)",
     )
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
     p.add_argument(
@@ -121,6 +130,8 @@ def parse_serve_options(
         raise ValueError("--threads must be at least 1")
     if args.idle_timeout <= 0:
         raise ValueError("--idle-timeout must be positive")
+    if args.resume_grace < 0:
+        raise ValueError("--resume-grace must be 0 (off) or positive")
     choice = resolve_model_choice(args, env)
     return ServeOptions(
         host=args.host,
@@ -138,6 +149,7 @@ def parse_serve_options(
         threads=args.threads,
         allowed_hosts=tuple(args.allowed_host),
         require_token=args.require_token,
+        resume_grace=args.resume_grace,
     )
 
 
@@ -202,6 +214,7 @@ def main(argv: list[str]) -> int:
             idle_timeout=opts.idle_timeout,
             allowed_hosts=opts.allowed_hosts,
             require_token=opts.require_token,
+            resume_grace=opts.resume_grace,
         ),
     )
     shutdown = _Shutdown()

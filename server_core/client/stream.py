@@ -1,23 +1,33 @@
-"""One client id streaming one feed over one connection at a time; reconnects with backoff."""
+"""One client id streaming one feed over one connection at a time; reconnects with backoff.
+
+A reconnect resumes the session (the ``resume_token`` of "ready", and ``last_seq``, the number
+of the last event received): the server says how much audio it has, the audio after that is
+sent again from a short buffer, and the events after ``last_seq`` come again. Nothing is lost
+to a dropped connection within the server's grace period, and nothing is shown twice.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+from collections import deque
 from dataclasses import dataclass
 from typing import Optional
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+import numpy as np
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from server_core.audio.wire import FrameFormat, encode_frame
 from server_core.client.feeds import Feed, warn
 from server_core.client.printer import Printer
+from server_core.config import SAMPLE_RATE
 from server_core.net.protocol import FATAL_CLOSE_CODES, WS_PATH, end_message
 
 MAX_BACKOFF = 10.0
+RESEND_SECONDS = 60.0  # audio kept to send again after a reconnect
 
 
 def ws_url(
@@ -63,6 +73,37 @@ class Fatal(Exception):
     """The server refused us for a reason that retrying will not fix."""
 
 
+class SentAudio:
+    """The audio sent in this session, the last ``RESEND_SECONDS`` of it kept."""
+
+    def __init__(self, keep_seconds: float = RESEND_SECONDS) -> None:
+        self.keep = int(keep_seconds * SAMPLE_RATE)
+        self.total = 0  # samples sent in this session
+        self._chunks: deque[tuple[int, np.ndarray]] = deque()  # (offset, chunk)
+        self._kept = 0
+
+    def add(self, chunk: np.ndarray) -> None:
+        self._chunks.append((self.total, chunk))
+        self.total += chunk.shape[0]
+        self._kept += chunk.shape[0]
+        while self._kept - self._chunks[0][1].shape[0] >= self.keep:
+            self._kept -= self._chunks.popleft()[1].shape[0]
+
+    def after(self, received: int) -> tuple[list[np.ndarray], float]:
+        """The chunks from sample ``received`` on, and the seconds before it no longer kept."""
+        out = []
+        for offset, chunk in self._chunks:
+            end = offset + chunk.shape[0]
+            if end > received:
+                out.append(chunk[max(0, received - offset) :])
+        first = self._chunks[0][0] if self._chunks else self.total
+        return out, max(0, first - received) / SAMPLE_RATE
+
+    def reset(self) -> None:
+        self.total, self._kept = 0, 0
+        self._chunks.clear()
+
+
 class Stream:
     """One client id, one connection at a time, one audio source; reconnects with backoff."""
 
@@ -71,6 +112,16 @@ class Stream:
     ) -> None:
         self.opts, self.source, self.printer, self.stop = opts, source, printer, stop
         self.url = ws_url(opts.server, opts.client_id, opts.format, opts.token, opts.language)
+        self.resume_token: Optional[str] = None
+        self.last_seq = 0
+        self.sent = SentAudio()
+        self._resend: list[np.ndarray] = []
+
+    def _url(self) -> str:
+        if not self.resume_token:
+            return self.url
+        query = urlencode({"resume": self.resume_token, "last_seq": self.last_seq})
+        return f"{self.url}&{query}"
 
     def _ping_timeout(self) -> float:
         """A file sent faster than real time gets held back by the server, and our keepalive
@@ -82,7 +133,7 @@ class Stream:
         while True:
             try:
                 async with connect(
-                    self.url,
+                    self._url(),
                     open_timeout=10,
                     max_size=4 * 1024 * 1024,
                     ping_timeout=self._ping_timeout(),
@@ -126,12 +177,18 @@ class Stream:
         self.printer.message(first)
         if first.get("type") == "error":
             await self._drain_refusal(ws, first)
+        self._on_ready(first)
         sender = asyncio.create_task(self._send(ws))
         try:
             async for raw in ws:
                 if isinstance(raw, bytes):
                     continue
                 msg = json.loads(raw)
+                seq = msg.get("seq")
+                if isinstance(seq, int):
+                    if seq <= self.last_seq:  # seen before the reconnect
+                        continue
+                    self.last_seq = seq
                 self.printer.message(msg)
                 kind = msg.get("type")
                 if kind in ("error", "notice") and not self.printer.json_mode:
@@ -146,6 +203,19 @@ class Stream:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await sender
 
+    def _on_ready(self, ready: dict) -> None:
+        """A resumed session continues after the audio the server has; a new one starts."""
+        self.resume_token = ready.get("resume_token") or None
+        if ready.get("resumed"):
+            received = int(ready.get("received_samples") or 0)
+            self._resend, lost = self.sent.after(received)
+            if lost:
+                warn(f"{self.opts.client_id}: {lost:.1f} s of audio could not be sent again")
+        else:
+            self.last_seq = 0
+            self.sent.reset()
+            self._resend = []
+
     async def _drain_refusal(self, ws, error: dict) -> None:
         try:
             await asyncio.wait_for(ws.recv(), 5)
@@ -156,7 +226,11 @@ class Stream:
         raise Fatal(f"refused: {error.get('message')}")
 
     async def _send(self, ws) -> None:
+        while self._resend:  # what the server did not get before the connection dropped
+            await ws.send(encode_frame(self._resend[0], self.opts.format))
+            self._resend.pop(0)
         async for chunk in self.source.frames():  # ends at the end of a file, or on stop()
+            self.sent.add(chunk)
             await ws.send(encode_frame(chunk, self.opts.format))
         await ws.send(json.dumps(end_message()))
         await asyncio.sleep(self.opts.end_timeout)

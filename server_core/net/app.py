@@ -75,10 +75,20 @@ async def _config_request(request: Request) -> dict[str, str]:
 def create_app(engine: EngineHandle, options: Optional[ApiOptions] = None) -> FastAPI:
     """The server app for ``engine`` (started or not; requests need it started)."""
     options = options or ApiOptions()
-    app = FastAPI(
-        title="Whisper Desktop server", version=__version__, docs_url=None, redoc_url=None
-    )
     hub = Hub(engine, options)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        hub.drop_all()  # sessions parked for a resume end with the server
+
+    app = FastAPI(
+        title="Whisper Desktop server",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
     app.state.hub = hub
     app.add_middleware(HostCheck, allowed=HostAllowList(options.allowed_hosts))
 

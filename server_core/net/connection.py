@@ -1,9 +1,14 @@
 """One WebSocket client and its engine session.
 
-The engine calls the session's listener from its loop thread; the listener only hands the event
-to the connection's asyncio loop (``call_soon_threadsafe`` into a queue), so the engine thread
-never waits on a network peer. One sender task per connection writes everything the client
-receives, in order.
+The engine calls the session's listener (its :class:`Relay`) from its loop thread; the relay
+only hands the event to the connection's asyncio loop (``call_soon_threadsafe`` into a queue),
+so the engine thread never waits on a network peer. One sender task per connection writes
+everything the client receives, in order.
+
+A connection that drops without "end" leaves its session parked for ``resume_grace`` seconds:
+the client reconnects with ``?client_id=..&resume=TOKEN&last_seq=N`` (the token came in
+"ready", N is the ``seq`` of the last event it got) and continues where it was: it is told how
+much audio the server has (``received_samples``) and gets every event after N again.
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ from server_core.audio.wire import FrameError, FrameFormat, decode_frame
 from server_core.config import SAMPLE_RATE
 from server_core.contract import SessionHandle
 from server_core.errors import DuplicateSessionError
-from server_core.events import ClosedEvent, CloseReason, NoticeEvent, SessionEvent, TranscriptEvent
+from server_core.events import ClosedEvent, CloseReason, NoticeEvent
 from server_core.languages import normalize_language
 from server_core.net.auth import check_access
+from server_core.net.hub import Held
 from server_core.net.protocol import (
     CLIENT_ID_RE,
     CLIENT_ID_RULE,
@@ -39,6 +45,7 @@ from server_core.net.protocol import (
     close_reason,
     error_message,
 )
+from server_core.net.relay import Numbered, Relay
 
 if TYPE_CHECKING:
     from server_core.net.hub import Hub
@@ -74,13 +81,24 @@ class Connection:
         self.samples = 0
         self.started = 0.0  # loop time of "ready"
         self.held_back = False
+        self.held: Optional[Held] = None
+        self.resumed = False
+        self.superseded = False  # the client resumed its session on another connection
+        self.server_closed = False  # we closed it (timeouts): no resume
+        self._deliver = self._to_outbox  # one object, so the relay can tell it is ours
 
-    # The engine's thread calls this; it must return at once.
-    def listener(self, event: SessionEvent) -> None:
+    # The engine's thread calls this (through the relay); it must return at once.
+    def _to_outbox(self, item: Numbered) -> None:
         try:
-            self.loop.call_soon_threadsafe(self.outbox.put_nowait, event)
+            self.loop.call_soon_threadsafe(self.outbox.put_nowait, item)
         except RuntimeError:  # the loop is closed: the server is gone, nobody to tell
             pass
+
+    def supersede(self) -> None:
+        """The client resumed this session on a new connection: close this one, leave the
+        session alone."""
+        self.superseded = True
+        self.post(_CloseAfterDone(CLOSE_GOING_AWAY, "resumed on another connection"))
 
     def post(self, message: dict) -> None:
         self.outbox.put_nowait(message)
@@ -106,12 +124,11 @@ class Connection:
         try:
             await self._serve()
         finally:
-            if not self.closed_by_engine:
-                with contextlib.suppress(Exception):
-                    self.session.abort()
+            self._leave()
             # The session holds our listener and we hold the session: break the cycle so the
             # session's audio is freed now, not at the next full garbage collection.
             self.session = None
+            self.held = None
             self.outbox = asyncio.Queue()
             self.hub.release(self)
             log.info(
@@ -121,6 +138,58 @@ class Connection:
                 self.frames,
                 self.samples / SAMPLE_RATE,
             )
+
+    def _leave(self) -> None:
+        """The connection is over: park the session for a resume, or end it."""
+        held = self.held
+        if held is None or held.owner is not self:  # superseded: the session lives on
+            return
+        held.relay.detach(self._deliver)
+        grace = self.hub.options.resume_grace
+        if self.closed_by_engine or grace <= 0 or self.server_closed or self.hub.draining:
+            self.hub.drop(held)
+            if not self.closed_by_engine:
+                with contextlib.suppress(Exception):
+                    held.session.abort()
+        else:
+            self.hub.park(held, grace)
+
+    def _resume(self, token: str) -> bool:
+        """Take over a parked session (True), or say why not and open a new one (False)."""
+        if self.hub.options.resume_grace <= 0:
+            text = "this server keeps no session for a resume; this is a new session"
+            self.post(NoticeEvent(self.client_id, "resume_off", text).to_wire())
+            return False
+        self.hub.reserve(self)  # raises Refused when full or draining
+        try:
+            held = self.hub.claim(self.client_id, token, self)  # Refused on a wrong token
+        except Refused:
+            self.hub.release(self)
+            raise
+        if held is None:
+            self.hub.release(self)
+            text = (
+                "that session is no longer kept (its resume time ran out or the server "
+                "restarted); this is a new session"
+            )
+            self.post(NoticeEvent(self.client_id, "resume_expired", text).to_wire())
+            return False
+        self.held, self.session, self.resumed = held, held.session, True
+        log.info("client %s (%s) resumed its session", self.client_id, self.peer)
+        return True
+
+    def _attach(self, after: Optional[int]) -> None:
+        """Our outbox gets the session's events: first those the client missed."""
+        held = self.held
+        assert held is not None
+        replay = held.relay.attach(self._deliver, after)
+        if replay.gap:
+            text = "some captions from before the reconnect are no longer kept"
+            self.post(NoticeEvent(self.client_id, "resume_gap", text).to_wire())
+        for item in replay.missed:
+            self.post(item)
+        if replay.closed is not None:
+            self.post(replay.closed)
 
     async def _open(self) -> None:
         q = self.ws.query_params
@@ -145,24 +214,36 @@ class Connection:
             except ValueError as e:
                 raise Refused(CLOSE_POLICY, "bad_language", str(e)) from None
         self.language = language
+        token = q.get("resume")
+        if token and self._resume(token):
+            self._attach(_last_seq(q.get("last_seq")))
+            return
         self.hub.reserve(self)  # raises Refused when full or draining
         engine = self.hub.engine
         meta = {"peer": self.peer, "transport": "websocket", "format": self.format.value}
+        relay = Relay()
+        parked = self.hub.take_over(self.client_id)
+        if parked is not None:  # reconnected without the token: the old session ends first
+            await asyncio.to_thread(parked.wait_closed, 10.0)
         try:  # in a thread: opening a session loads its VAD state, which takes a moment
             self.session = await asyncio.to_thread(
-                engine.open_session, self.client_id, self.listener, language=language, meta=meta
+                engine.open_session, self.client_id, relay.listener, language=language, meta=meta
             )
         except DuplicateSessionError:
             self.hub.release(self)
             raise Refused(
                 CLOSE_POLICY,
                 "duplicate_client_id",
-                f"client_id {self.client_id!r} is already connected",
+                f"client_id {self.client_id!r} is already connected (or kept for its client "
+                "to resume, which needs the resume token of its 'ready' message)",
             ) from None
         except Exception as e:  # stopped engine, bad language, ...
             self.hub.release(self)
             log.warning("open_session(%s) failed: %s", self.client_id, e)
             raise Refused(CLOSE_TRY_LATER, "unavailable", f"cannot open a session: {e}") from None
+        self.held = Held(self.client_id, self.session, relay, owner=self)
+        self.hub.hold(self.held)
+        self._attach(0)
 
     async def _refuse(self, r: Refused) -> None:
         log.info("refused %s (%s): %s", self.client_id or "?", self.peer, r.message)
@@ -172,6 +253,8 @@ class Connection:
 
     async def _serve(self) -> None:
         engine = self.hub.engine
+        held = self.held
+        assert held is not None
         try:
             await self._send(
                 {
@@ -181,6 +264,10 @@ class Connection:
                     "language": self.language or engine.language,
                     "sample_rate": SAMPLE_RATE,
                     "format": self.format.value,
+                    "resume_token": held.token,
+                    "resumed": self.resumed,
+                    "received_samples": held.samples,
+                    "seq": held.relay.seq,
                 }
             )
         except Exception as e:  # the client left right after connecting: nothing to serve
@@ -207,13 +294,15 @@ class Connection:
         try:
             while True:
                 item = await self.outbox.get()
-                if isinstance(item, (TranscriptEvent, NoticeEvent)):
-                    await self._send(item.to_wire())
-                elif isinstance(item, ClosedEvent):
-                    self.closed_by_engine = True
-                    await self._closed(item)
-                    return
+                if isinstance(item, Numbered):
+                    event = item.event
+                    if isinstance(event, ClosedEvent):
+                        self.closed_by_engine = True
+                        await self._closed(event)
+                        return
+                    await self._send({**event.to_wire(), "seq": item.seq})
                 elif isinstance(item, _CloseAfterDone):  # close without waiting for the engine
+                    self.server_closed = not self.superseded
                     await self.ws.close(item.code, close_reason(item.reason))
                     return
                 else:
@@ -257,7 +346,7 @@ class Connection:
                     f"audio arrives faster than it is transcribed; reading pauses while more "
                     f"than {limit:g} s of it waits (nothing is dropped)"
                 )
-                self.outbox.put_nowait(NoticeEvent(self.client_id, "held_back", text))
+                self.post(NoticeEvent(self.client_id, "held_back", text).to_wire())
             self.last_activity = self.loop.time()  # we are the ones not reading
             await asyncio.sleep(0.05)
 
@@ -341,6 +430,8 @@ class Connection:
             return
         self.frames += 1
         self.samples += samples.size
+        if self.held is not None:
+            self.held.samples += samples.size
 
     def _on_text(self, text: str) -> None:
         try:
@@ -357,3 +448,11 @@ class Connection:
             self.post_error("bad_message", "a text frame must be a JSON object with a 'type'")
         else:
             self.post_error("unknown_type", f"unknown message type {str(kind)[:40]!r}")
+
+
+def _last_seq(value: Optional[str]) -> Optional[int]:
+    """The client's ``last_seq``: None (not given) means the events it cannot have seen."""
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None

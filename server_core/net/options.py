@@ -26,6 +26,8 @@ class ApiOptions:
     # is not read from until the engine catches up (TCP backpressure: nothing is dropped)
     max_ahead: float = 10.0
     require_token: bool = False  # loopback peers need the token too (behind a local proxy)
+    # A session whose connection drops stays this long for its client to resume it (0 = off)
+    resume_grace: float = 30.0
     web_dir: Path = field(default_factory=web_dir)
     # Host names accepted besides addresses, localhost and this machine's names ("*" = any)
     allowed_hosts: tuple[str, ...] = ()

@@ -55,6 +55,7 @@ class ServerOptions:
     graceful_timeout: float = 5.0
     require_token: bool = False  # every peer needs the token, loopback too (local proxy)
     allowed_hosts: tuple[str, ...] = ()  # extra Host names (DNS rebinding guard, net/hosts.py)
+    resume_grace: float = 30.0  # seconds a dropped client's session waits for it (0 = off)
 
     def api_options(self) -> ApiOptions:
         return ApiOptions(
@@ -65,6 +66,7 @@ class ServerOptions:
             limits=self.limits,
             allowed_hosts=self.allowed_hosts,
             require_token=self.require_token,
+            resume_grace=self.resume_grace,
         )
 
 
@@ -238,11 +240,14 @@ class LocalServer:
         """Close every connection and stop serving (idempotent). Sessions still open are
         aborted by their connections; flush through the engine first for a graceful end."""
         if self._server is not None:
+            self.hub.draining = True  # connections closing now park nothing for a resume
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 log.warning("the server thread did not stop within %.0f s", timeout)
+        if self._server is not None:
+            self.hub.drop_all()
         self._thread = None
         self._server = None
         self.close()

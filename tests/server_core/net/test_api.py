@@ -81,6 +81,8 @@ def refused(ws) -> tuple[dict, int, str]:
 def test_ready_transcript_end_done(engine) -> None:
     with make_client(engine) as tc, tc.websocket_connect(ws_url("alice", language="de")) as ws:
         ready = ws.receive_json()
+        token = ready.pop("resume_token")
+        assert isinstance(token, str) and len(token) >= 16
         assert ready == {
             "type": "ready",
             "client_id": "alice",
@@ -88,6 +90,9 @@ def test_ready_transcript_end_done(engine) -> None:
             "language": "de",
             "sample_rate": 16000,
             "format": "npy",
+            "resumed": False,
+            "received_samples": 0,
+            "seq": 0,
         }
         ws.send_bytes(encode_frame(SECOND, FrameFormat.NPY))
         msg = ws.receive_json()
@@ -209,13 +214,14 @@ def test_idle_timeout_flushes_and_closes(engine) -> None:
         assert code == 1008 and "idle timeout" in reason
 
 
-def test_disconnect_aborts_the_session(engine) -> None:
-    """A client that vanishes mid-stream (a real server, a real socket)."""
+def test_disconnect_parks_the_session_then_aborts_it(engine) -> None:
+    """A client that vanishes mid-stream (a real server, a real socket): its session waits
+    ``resume_grace`` for it to resume, then ends."""
     from websockets.sync.client import connect
 
     from server_core.net.server import LocalServer, ServerOptions
 
-    server = LocalServer(engine, ServerOptions(port=0))
+    server = LocalServer(engine, ServerOptions(port=0, resume_grace=1.0))
     server.start()
     try:
         with connect(f"{server.ws_url}?client_id=gone") as ws:
@@ -225,12 +231,14 @@ def test_disconnect_aborts_the_session(engine) -> None:
             ws.send(encode_frame(SECOND[:800], FrameFormat.NPY))
             ws.socket.shutdown(2)  # no close handshake
         deadline = time.monotonic() + 5
-        while ("gone" not in engine.aborted or server.client_count()) and (
-            time.monotonic() < deadline
-        ):
+        while server.client_count() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.client_count() == 0
+        assert "gone" not in engine.aborted and [s.client_id for s in engine.sessions()] == ["gone"]
+        deadline = time.monotonic() + 5
+        while "gone" not in engine.aborted and time.monotonic() < deadline:
             time.sleep(0.01)
         assert "gone" in engine.aborted and engine.sessions() == []
-        assert server.client_count() == 0
     finally:
         server.stop()
 

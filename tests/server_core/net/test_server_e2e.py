@@ -32,6 +32,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.model]
 
 MAX_CLIENTS = 5
 IDLE_TIMEOUT = 6.0
+RESUME_GRACE = 2.0  # dropped clients' sessions wait this long for a resume
 PROTOCOL_WER_FLOOR = 0.10
 THREE_CLIPS = ("fleurs_en_002", "ls_1089_134686_0000", "ls_2412_153948_0000")
 
@@ -53,6 +54,8 @@ def server():
         str(MAX_CLIENTS),
         "--idle-timeout",
         str(IDLE_TIMEOUT),
+        "--resume-grace",
+        str(RESUME_GRACE),
     ).wait_listening()
     yield srv
     code = srv.stop(signal.SIGINT)
