@@ -50,6 +50,12 @@ log = logging.getLogger("whisper_desktop")
 STATE_FILE_ENV = "WHISPER_DESKTOP_STATE_FILE"  # debug/tests: write the app's state here as JSON
 QUIT_SECONDS = 5.0
 LABELS = {"user": "Microphone", "system": "System audio"}
+IDLE_TEXTS = {  # what the overlay says while no one speaks
+    TrayState.LOADING: "Loading the model…",
+    TrayState.LISTENING: "Listening…",
+    TrayState.PAUSED: "Captions paused",
+    TrayState.ERROR: "Not transcribing (see the tray)",
+}
 
 
 def make_source(client_id: str, settings: Settings) -> MicSource | LoopbackSource:
@@ -104,6 +110,10 @@ class DesktopApp:
         self.overlay = CaptionOverlay(self._overlay_style())
         self._place_overlay()
         self.overlay.geometry_changed.connect(self._save_overlay_geometry)
+        self.overlay.settings_requested.connect(self.show_settings)
+        self.overlay.history_requested.connect(self.show_history)
+        self.overlay.hide_requested.connect(lambda: self.actions.captions.setChecked(False))
+        self.overlay.quit_requested.connect(self.quit)
         if tray_available is None:
             tray_available = QSystemTrayIcon.isSystemTrayAvailable()
         self.tray = Tray(self.actions) if tray_available else None
@@ -327,6 +337,7 @@ class DesktopApp:
 
     def refresh_status(self) -> None:
         info = self.status_info()
+        self.overlay.set_idle_text(IDLE_TEXTS.get(info.state, ""))
         if self.tray is not None:
             self.tray.update_status(info)
         else:

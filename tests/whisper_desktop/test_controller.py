@@ -189,7 +189,7 @@ def test_remote_clients_are_counted_recorded_and_coloured(qtbot, make_app) -> No
     qtbot.waitUntil(lambda: [e.text for e in got] == [" w1", " w2"], timeout=3000)
     qtbot.waitUntil(lambda: words_of(app, "phone-1") == "w1 w2", timeout=3000)
     qtbot.waitUntil(lambda: "Remote clients: 1" in app.tray.icon.toolTip(), timeout=3000)
-    assert app.overlay.snapshot()["phone-1"]["label"] == "phone-1"
+    assert app.overlay.snapshot()["phone-1"]["label"] == "Phone 1"
     qtbot.waitUntil(lambda: bool(words_of(app, "user") and words_of(app, "system")), timeout=5000)
     colours = {v["color"] for v in app.overlay.snapshot().values()}
     assert len(colours) == 3
@@ -273,3 +273,26 @@ def test_many_events_reach_overlay_and_history(qtbot, make_app) -> None:
         qtbot.wait(20)
     qtbot.waitUntil(lambda: "x19999" in words_of(app, "phone-2"), timeout=10000)
     assert len(app.store.utterances(client_id="phone-2")) == 400
+
+
+def test_overlay_menu_and_idle_text_reach_the_app(qtbot, make_app) -> None:
+    app = make_app()
+    app.start()
+    assert app.overlay.idle_text() == "Loading the model…"
+    qtbot.waitUntil(lambda: app.host.state == HostState.READY, timeout=5000)
+    app.actions.mic.trigger()
+    app.actions.system.trigger()
+    qtbot.waitUntil(lambda: app.overlay.idle_text() == "Captions paused", timeout=3000)
+    app.actions.mic.trigger()
+    qtbot.waitUntil(lambda: app.overlay.idle_text() == "Listening…", timeout=3000)
+    menu = {a.text(): a for a in app.overlay.build_menu().actions()}
+    menu["History…"].trigger()
+    assert app.history_window is not None and app.history_window.isVisible()
+    menu["Settings…"].trigger()
+    assert app.settings_dialog is not None and app.settings_dialog.isVisible()
+    assert app.overlay.isVisible()
+    menu["Hide captions"].trigger()
+    assert not app.overlay.isVisible() and not app.actions.captions.isChecked()
+    assert load_settings(open_qsettings(app.data_dir)).show_captions is False
+    menu["Quit"].trigger()
+    qtbot.waitUntil(lambda: app.finished, timeout=6000)
