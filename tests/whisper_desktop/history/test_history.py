@@ -53,18 +53,18 @@ def test_srt_export_parses(store: HistoryStore) -> None:
     starts = [c[1] for c in cues]
     assert starts == sorted(starts) == [0.4, 0.7, 3.0, 10.0]  # system began 0.5 s after user
     assert all(end > start for _, start, end, _ in cues)
-    assert cues[0][3] == "user: Hello world."
-    assert cues[1][3] == "system: The weather is fine today."
+    assert cues[0][3] == "Hello world."  # the text only: no speaker prefix in SRT
+    assert cues[1][3] == "The weather is fine today."
     assert cues[3][1] == pytest.approx(10.0)  # the remote session began 10 s later
 
 
 def test_vtt_and_txt_export(store: HistoryStore) -> None:
     vtt = export(store.utterances(client_id="system"), "vtt")
     assert vtt.startswith("WEBVTT\n")
-    assert "00:00:00.200 --> 00:00:02.500\n<v system>The weather is fine today." in vtt
+    assert "00:00:00.200 --> 00:00:02.500\n<v System>The weather is fine today." in vtt
     txt = export(store.utterances(), "txt").splitlines()
-    assert txt[0] == "[00:00:00] user: Hello world."
-    assert txt[-1] == "[00:00:10] phone-1: Remote words"
+    assert txt[0] == "[00:00:00] You: Hello world."
+    assert txt[-1] == "[00:00:10] Phone 1: Remote words"
     assert export([], "srt") == ""
 
 
