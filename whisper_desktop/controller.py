@@ -94,7 +94,10 @@ class DesktopApp:
         self.host = host or EngineHost()
         self.store = HistoryStore(history_db_path(data_dir))
         self.recorder = HistoryRecorder(
-            self.store, self.settings.model, self.settings.effective_language
+            self.store,
+            self.settings.model,
+            self.settings.effective_language,
+            enabled=self.settings.history_enabled,
         )
         self.captures: dict[str, CaptureWorker] = {}
         self.capture_states: dict[str, tuple[str, str]] = {}
@@ -382,7 +385,9 @@ class DesktopApp:
 
     def show_history(self) -> None:
         if self.history_window is None:
-            self.history_window = HistoryWindow(self.store)
+            self.history_window = HistoryWindow(
+                self.store, open_sessions=self.recorder.open_session_ids
+            )
         self.history_window.refresh()
         self.history_window.show()
         self.history_window.raise_()
@@ -453,6 +458,8 @@ class DesktopApp:
                 self._restart_capture(cid)
         if changed & SERVER_FIELDS:  # queued behind a start in progress
             self.host.restart_server(new.host_config())
+        if "history_enabled" in changed:
+            self.recorder.set_enabled(new.history_enabled)
         if changed & OVERLAY_FIELDS:
             self.overlay.apply_style(self._overlay_style())
             self.actions.captions.setChecked(new.show_captions)

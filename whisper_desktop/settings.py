@@ -55,6 +55,7 @@ class Key(str, Enum):
     OVERLAY_SYSTEM_COLOR = "overlay/system_color"
     OVERLAY_FADE_SECONDS = "overlay/fade_seconds"
     OVERLAY_GEOMETRY = "overlay/geometry"
+    HISTORY_ENABLED = "history/enabled"
 
 
 def first_run_language(environ: Mapping[str, str] | None = None) -> str:
@@ -108,6 +109,7 @@ class Settings:
     overlay_geometry: tuple[int, int, int, int] | None = field(
         default=None, metadata=_key(Key.OVERLAY_GEOMETRY)
     )
+    history_enabled: bool = field(default=True, metadata=_key(Key.HISTORY_ENABLED))
 
     @property
     def bind_host(self) -> str:

@@ -296,3 +296,19 @@ def test_overlay_menu_and_idle_text_reach_the_app(qtbot, make_app) -> None:
     assert load_settings(open_qsettings(app.data_dir)).show_captions is False
     menu["Quit"].trigger()
     qtbot.waitUntil(lambda: app.finished, timeout=6000)
+
+
+def test_history_can_be_turned_off(qtbot, make_app, tmp_path: Path) -> None:
+    app = make_app()
+    app.start()
+    qtbot.waitUntil(lambda: bool(app.store.utterances(client_id="user")), timeout=5000)
+    app.apply_settings(app.settings.replace(history_enabled=False))
+    assert load_settings(open_qsettings(tmp_path)).history_enabled is False
+    saved = [(u.id, u.text) for u in app.store.utterances()]
+    shown = words_of(app, "user")
+    qtbot.waitUntil(lambda: words_of(app, "user") != shown, timeout=3000)  # captions go on
+    qtbot.wait(1000)  # the fake engine says a word every 0.5 s
+    assert [(u.id, u.text) for u in app.store.utterances()] == saved
+    assert all(s.ended_at is not None for s in app.store.sessions())
+    app.apply_settings(app.settings.replace(history_enabled=True))
+    qtbot.waitUntil(lambda: len(app.store.utterances()) > len(saved), timeout=5000)

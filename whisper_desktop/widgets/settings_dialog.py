@@ -130,6 +130,15 @@ class SettingsDialog(QDialog):
         af.addRow(self.system_enabled)
         af.addRow("Speaker to capture", self.loopback_speaker)
 
+        # History
+        self.history_enabled = QCheckBox("Keep a transcript history on this computer")
+        self.history_enabled.setChecked(settings.history_enabled)
+        self.history_enabled.setToolTip(
+            "Off: nothing said from now on is saved; what is saved already stays"
+        )
+        history_box = QGroupBox("History")
+        QVBoxLayout(history_box).addWidget(self.history_enabled)
+
         # Server
         self.server_enabled = QCheckBox("Accept remote clients (WebSocket server)")
         self.server_enabled.setChecked(settings.server_enabled)
@@ -193,6 +202,7 @@ class SettingsDialog(QDialog):
         left, right = QVBoxLayout(), QVBoxLayout()
         left.addWidget(engine_box)
         left.addWidget(audio_box)
+        left.addWidget(history_box)
         left.addStretch(1)
         right.addWidget(server_box)
         right.addWidget(overlay_box)
@@ -246,6 +256,7 @@ class SettingsDialog(QDialog):
             overlay_user_color=self.user_color.color(),
             overlay_system_color=self.system_color.color(),
             overlay_fade_seconds=self.fade_seconds.value(),
+            history_enabled=self.history_enabled.isChecked(),
         )
 
 

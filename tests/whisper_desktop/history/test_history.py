@@ -99,3 +99,20 @@ def test_history_cli_exports_without_qt(store: HistoryStore, tmp_path: Path) -> 
     assert r.returncode == 0 and "phone-1" in r.stdout and "tiny.en" in r.stdout
     r = run_cli("history", "export", "--data-dir", str(tmp_path / "empty"))
     assert r.returncode == 1 and "no history" in r.stderr
+
+
+def test_recorder_writes_nothing_while_the_history_is_off(tmp_path: Path) -> None:
+    store = HistoryStore(history_db_path(tmp_path))
+    rec = HistoryRecorder(store, enabled=False)
+    assert rec.session_started("user") is None
+    rec.add("user", " private words.", 0.0, 1.0, True)
+    assert store.utterances() == [] and store.sessions() == []
+    rec.set_enabled(True)
+    rec.add("user", " kept words", 1.0, 2.0, False)
+    assert rec.open_session_ids() == {store.sessions()[0].id}
+    rec.set_enabled(False)  # closes the open session, keeps what was said
+    assert rec.open_session_ids() == set()
+    rec.add("user", " not kept.", 2.0, 3.0, True)
+    assert [(u.text, u.final) for u in store.utterances()] == [("kept words", True)]
+    assert store.sessions()[0].ended_at is not None
+    store.close()

@@ -28,7 +28,10 @@ def test_settings_dialog_edits_a_copy(qtbot) -> None:
     d.click_through.setChecked(True)
     d.user_color.set_color("#112233")
     d.regenerate_token()
+    assert d.history_enabled.isChecked()
+    d.history_enabled.setChecked(False)
     r = d.result_settings()
+    assert r.history_enabled is False
     assert (r.model, r.language, r.mic_device, r.loopback_speaker) == (
         "tiny.en",
         "de",
