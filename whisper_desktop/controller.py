@@ -16,18 +16,14 @@ from typing import Any
 from PySide6.QtCore import QRect, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from server_core.audio.sources import (
-    CaptureState,
-    LoopbackSource,
-    MicSource,
-    list_input_devices,
-    list_speakers,
-)
+from server_core.audio.sources import CaptureState, LoopbackSource, MicSource, list_speakers
 from server_core.events import NoticeEvent, TranscriptEvent
+from whisper_desktop.audio_devices import list_input_choices
 from whisper_desktop.capture import CaptureWorker
 from whisper_desktop.history.recorder import HistoryRecorder
 from whisper_desktop.history.store import HistoryStore
 from whisper_desktop.host import EngineHost, HostState
+from whisper_desktop.model_catalog import InstalledLister, installed_models
 from whisper_desktop.paths import history_db_path
 from whisper_desktop.qt_compat import protect_singletons
 from whisper_desktop.settings import (
@@ -65,7 +61,7 @@ def make_source(client_id: str, settings: Settings) -> MicSource | LoopbackSourc
 
 
 def _device_listers() -> tuple[DeviceLister, DeviceLister]:
-    return list_input_devices, list_speakers
+    return list_input_choices, list_speakers
 
 
 class DesktopApp:
@@ -80,6 +76,7 @@ class DesktopApp:
         source_factory: Callable[[str, Settings], Any] = make_source,
         tray_available: bool | None = None,
         device_listers: tuple[DeviceLister, DeviceLister] | None = None,
+        model_lister: InstalledLister = installed_models,
     ) -> None:
 
         protect_singletons()
@@ -91,6 +88,7 @@ class DesktopApp:
         self.settings = overrides.apply(load_settings(qsettings))
         self.source_factory = source_factory
         self.device_listers = device_listers
+        self.model_lister = model_lister
         self.host = host or EngineHost()
         self.store = HistoryStore(history_db_path(data_dir))
         self.recorder = HistoryRecorder(
@@ -425,7 +423,7 @@ class DesktopApp:
             self.settings_dialog.raise_()
             return
         listers = self.device_listers or _device_listers()
-        dialog = SettingsDialog(self.settings, *listers)
+        dialog = SettingsDialog(self.settings, *listers, list_installed=self.model_lister)
         dialog.accepted.connect(lambda: self.apply_settings(dialog.result_settings()))
         self.settings_dialog = dialog
         dialog.show()

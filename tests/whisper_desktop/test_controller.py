@@ -76,6 +76,7 @@ def make_app(qtbot, tmp_path: Path):
             source_factory=lambda cid, settings: source(f"{cid}-device"),
             tray_available=tray,
             device_listers=(lambda: ["Mic A"], lambda: ["Speakers"]),
+            model_lister=lambda: {"tiny.en": "test pack"},
         )
         quits: list[int] = []
         app.qapp = SimpleNamespace(quit=lambda: quits.append(1))
