@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from server_core.audio.sources import list_input_devices
-
 log = logging.getLogger(__name__)
 
 ALSA_DESCRIPTIONS = {
@@ -55,10 +53,10 @@ def describe_input(name: str, server_microphone: str = "") -> str:
 
 
 def list_input_choices(
-    list_names: Callable[[], Sequence[str]] = list_input_devices,
+    list_names: Callable[[], Sequence[str]],
     server_microphone: Callable[[], str] = default_microphone_name,
 ) -> list[tuple[str, str]]:
-    """(name, description) of every input device, in the backend's order."""
+    """(name, description) of every input device ``list_names`` gives, in its order."""
     names = list(list_names())
     mic = server_microphone() if SERVER_ROUTES.intersection(names) else ""
     return [(name, describe_input(name, mic)) for name in names]

@@ -5,6 +5,7 @@ Everything here runs on the GUI thread; workers report through Qt signals only.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -16,14 +17,20 @@ from typing import Any
 from PySide6.QtCore import QRect, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from server_core.audio.sources import CaptureState, LoopbackSource, MicSource, list_speakers
+from server_core.audio.sources import (
+    CaptureState,
+    LoopbackSource,
+    MicSource,
+    list_input_devices,
+    list_speakers,
+)
 from server_core.events import NoticeEvent, TranscriptEvent
 from whisper_desktop.audio_devices import list_input_choices
 from whisper_desktop.capture import CaptureWorker
 from whisper_desktop.history.recorder import HistoryRecorder
 from whisper_desktop.history.store import HistoryStore
 from whisper_desktop.host import EngineHost, HostState
-from whisper_desktop.model_catalog import InstalledLister, installed_models
+from whisper_desktop.model_catalog import InstalledLister
 from whisper_desktop.paths import history_db_path
 from whisper_desktop.qt_compat import protect_singletons
 from whisper_desktop.settings import (
@@ -61,7 +68,15 @@ def make_source(client_id: str, settings: Settings) -> MicSource | LoopbackSourc
 
 
 def _device_listers() -> tuple[DeviceLister, DeviceLister]:
-    return list_input_choices, list_speakers
+    return functools.partial(list_input_choices, list_input_devices), list_speakers
+
+
+def installed_models() -> dict[str, str]:
+    """Official model names usable without a download, and where each comes from. Imports
+    openai-whisper and torch, which the running engine has loaded already."""
+    from server_core.models import available_offline
+
+    return available_offline()
 
 
 class DesktopApp:

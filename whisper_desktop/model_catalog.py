@@ -1,19 +1,16 @@
 """The official models as the settings dialog offers them: whether each is installed here, its
 size, and whether it is English-only (those ignore the language setting). No Qt, no torch.
 
-Which models are installed is asked of :func:`server_core.models.available_offline`, which
-imports openai-whisper (and torch): the running app has them loaded already; tests pass their own.
+Which models are installed is the caller's to say (the controller asks
+``server_core.models.available_offline``, which imports openai-whisper and torch).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from server_core.model_names import is_english_only, official_names
-
-log = logging.getLogger(__name__)
 
 # Download sizes of openai-whisper's fp16 checkpoints, in MB (rounded).
 SIZE_MB = {
@@ -30,16 +27,6 @@ SIZE_MB = {
 }
 
 InstalledLister = Callable[[], Mapping[str, str]]
-
-
-def installed_models() -> dict[str, str]:
-    """Official names usable without a download, and where each comes from."""
-    try:
-        from server_core.models import available_offline
-    except ImportError as exc:  # no openai-whisper: nothing is installed
-        log.warning("cannot look for installed models: %s", exc)
-        return {}
-    return available_offline()
 
 
 def size_text(mb: int | None) -> str:
