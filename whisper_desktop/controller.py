@@ -496,6 +496,7 @@ class DesktopApp:
             user_color=s.overlay_user_color,
             system_color=s.overlay_system_color,
             fade_seconds=s.overlay_fade_seconds,
+            clear_seconds=s.overlay_clear_seconds,
         )
 
     def _place_overlay(self) -> None:

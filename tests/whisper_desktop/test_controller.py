@@ -162,10 +162,12 @@ def test_tray_actions_drive_the_app(qtbot, make_app, tmp_path: Path) -> None:
     sd.model.setCurrentText("base")
     sd.language.setCurrentText("de")
     sd.font_size.setValue(31)
+    sd.clear_seconds.setValue(5.0)
     sd.accept()
     qtbot.waitUntil(lambda: app.engines[0].reconfigured == [("base", "de")], timeout=5000)
     qtbot.waitUntil(lambda: app.status_info().model == "base", timeout=5000)
     assert app.overlay.style_options.font_size == 31
+    assert app.overlay.style_options.clear_seconds == 5.0
     stored = load_settings(open_qsettings(tmp_path))
     assert (stored.model, stored.language, stored.overlay_font_size) == ("base", "de", 31)
     assert stored.port == 9000  # the --port override is not saved

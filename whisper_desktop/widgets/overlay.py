@@ -264,7 +264,7 @@ class CaptionOverlay(QWidget):
     def _tick(self) -> None:
         if self._board.tick():
             self._refresh()
-        elif self._board.shown_rows():
+        elif any(self._board.alpha(r) < 1.0 for r in self._board.shown_rows()):
             self.update()  # rows near their clearing time fade
         fade = self._style.fade_seconds
         if fade <= 0 or not self.isVisible():

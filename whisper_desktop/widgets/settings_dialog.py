@@ -203,6 +203,12 @@ class SettingsDialog(QDialog):
         self.fade_seconds.setSuffix(" s")
         self.fade_seconds.setSpecialValueText("never")
         self.fade_seconds.setValue(settings.overlay_fade_seconds)
+        self.clear_seconds = QDoubleSpinBox()
+        self.clear_seconds.setRange(0.0, 600.0)
+        self.clear_seconds.setSuffix(" s")
+        self.clear_seconds.setSpecialValueText("never")
+        self.clear_seconds.setValue(settings.overlay_clear_seconds)
+        self.clear_seconds.setToolTip("A source's line clears this long after its last words")
         overlay_box = QGroupBox("Captions")
         of = QFormLayout(overlay_box)
         of.addRow("Font", self.font_family)
@@ -211,6 +217,7 @@ class SettingsDialog(QDialog):
         of.addRow(self.click_through)
         of.addRow("Microphone colour", self.user_color)
         of.addRow("System audio colour", self.system_color)
+        of.addRow("Clear a line after", self.clear_seconds)
         of.addRow("Fade when idle after", self.fade_seconds)
 
         buttons = QDialogButtonBox(
@@ -290,6 +297,7 @@ class SettingsDialog(QDialog):
             overlay_user_color=self.user_color.color(),
             overlay_system_color=self.system_color.color(),
             overlay_fade_seconds=self.fade_seconds.value(),
+            overlay_clear_seconds=self.clear_seconds.value(),
             history_enabled=self.history_enabled.isChecked(),
         )
 

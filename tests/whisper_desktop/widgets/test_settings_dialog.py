@@ -32,8 +32,10 @@ def test_settings_dialog_edits_a_copy(qtbot) -> None:
     d.regenerate_token()
     assert d.history_enabled.isChecked()
     d.history_enabled.setChecked(False)
+    assert d.clear_seconds.value() == 10.0
+    d.clear_seconds.setValue(4.5)
     r = d.result_settings()
-    assert r.history_enabled is False
+    assert r.history_enabled is False and r.overlay_clear_seconds == 4.5
     assert (r.model, r.language, r.mic_device, r.loopback_speaker) == (
         "tiny.en",
         "de",
