@@ -177,17 +177,29 @@ class HistoryWindow(QWidget):
         self._search_timer.start()
 
     def _show_utterances(self) -> None:
+        """Fill the utterance list; the utterances selected before stay selected (a live
+        refresh must not take away what the user is reading)."""
+        keep = {u.id for u in self.selected_utterances()}
         utts = self.shown_utterances()
         self._shown = utts
         self.highlighter.needle = self.search_text()
+        self.utterances.blockSignals(True)
         self.utterances.clear()
+        kept: list[QTreeWidgetItem] = []
         for i, u in enumerate(utts):
             item = QTreeWidgetItem([_when(u.wall_start)[11:], source_label(u.client_id), u.text])
             item.setData(0, Qt.ItemDataRole.UserRole, i)
             item.setToolTip(1, u.client_id)
             item.setToolTip(2, f"{format_timestamp(u.start, '.')} – {format_timestamp(u.end, '.')}")
             self.utterances.addTopLevelItem(item)
-        self.utterances.scrollToBottom()
+            if u.id in keep:
+                item.setSelected(True)
+                kept.append(item)
+        self.utterances.blockSignals(False)
+        if kept:
+            self.utterances.scrollToItem(kept[0])
+        else:
+            self.utterances.scrollToBottom()
         self.status.setText(f"{len(utts)} utterances")
         self.delete_button.setEnabled(self.selected_session_ids() is not None)
         self._show_detail()

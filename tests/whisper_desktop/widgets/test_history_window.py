@@ -114,3 +114,14 @@ def test_delete_a_session_but_not_one_being_recorded(qtbot, store: HistoryStore)
     assert all(u.client_id != "system" for u in store.utterances())
     assert sorted(it.text(1) for it in _items(w.sessions)[1:]) == ["Phone 1", "You"]
     assert w.utterances.topLevelItemCount() == 3
+
+
+def test_a_live_refresh_keeps_the_utterance_being_read(qtbot, store: HistoryStore) -> None:
+    w = HistoryWindow(store)
+    qtbot.addWidget(w)
+    _items(w.utterances)[1].setSelected(True)
+    HistoryRecorder(store).add("user", " new words arrive.", 0.0, 1.0, True)
+    w.refresh()
+    assert w.utterances.topLevelItemCount() == 5
+    assert [u.text for u in w.selected_utterances()] == ["The weather is fine today."]
+    assert "The weather is fine today." in w.detail.toPlainText()
