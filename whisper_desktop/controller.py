@@ -5,6 +5,7 @@ Everything here runs on the GUI thread; workers report through Qt signals only.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -24,10 +25,12 @@ from server_core.audio.sources import (
     list_speakers,
 )
 from server_core.events import NoticeEvent, TranscriptEvent
+from whisper_desktop.audio_devices import list_input_choices
 from whisper_desktop.capture import CaptureWorker
 from whisper_desktop.history.recorder import HistoryRecorder
 from whisper_desktop.history.store import HistoryStore
 from whisper_desktop.host import EngineHost, HostState
+from whisper_desktop.model_catalog import InstalledLister
 from whisper_desktop.paths import history_db_path
 from whisper_desktop.qt_compat import protect_singletons
 from whisper_desktop.settings import (
@@ -50,6 +53,12 @@ log = logging.getLogger("whisper_desktop")
 STATE_FILE_ENV = "WHISPER_DESKTOP_STATE_FILE"  # debug/tests: write the app's state here as JSON
 QUIT_SECONDS = 5.0
 LABELS = {"user": "Microphone", "system": "System audio"}
+IDLE_TEXTS = {  # what the overlay says while no one speaks
+    TrayState.LOADING: "Loading the model…",
+    TrayState.LISTENING: "Listening…",
+    TrayState.PAUSED: "Captions paused",
+    TrayState.ERROR: "Not transcribing (see the tray)",
+}
 
 
 def make_source(client_id: str, settings: Settings) -> MicSource | LoopbackSource:
@@ -59,7 +68,15 @@ def make_source(client_id: str, settings: Settings) -> MicSource | LoopbackSourc
 
 
 def _device_listers() -> tuple[DeviceLister, DeviceLister]:
-    return list_input_devices, list_speakers
+    return functools.partial(list_input_choices, list_input_devices), list_speakers
+
+
+def installed_models() -> dict[str, str]:
+    """Official model names usable without a download, and where each comes from. Imports
+    openai-whisper and torch, which the running engine has loaded already."""
+    from server_core.models import available_offline
+
+    return available_offline()
 
 
 class DesktopApp:
@@ -74,6 +91,7 @@ class DesktopApp:
         source_factory: Callable[[str, Settings], Any] = make_source,
         tray_available: bool | None = None,
         device_listers: tuple[DeviceLister, DeviceLister] | None = None,
+        model_lister: InstalledLister = installed_models,
     ) -> None:
 
         protect_singletons()
@@ -85,10 +103,14 @@ class DesktopApp:
         self.settings = overrides.apply(load_settings(qsettings))
         self.source_factory = source_factory
         self.device_listers = device_listers
+        self.model_lister = model_lister
         self.host = host or EngineHost()
         self.store = HistoryStore(history_db_path(data_dir))
         self.recorder = HistoryRecorder(
-            self.store, self.settings.model, self.settings.effective_language
+            self.store,
+            self.settings.model,
+            self.settings.effective_language,
+            enabled=self.settings.history_enabled,
         )
         self.captures: dict[str, CaptureWorker] = {}
         self.capture_states: dict[str, tuple[str, str]] = {}
@@ -104,6 +126,10 @@ class DesktopApp:
         self.overlay = CaptionOverlay(self._overlay_style())
         self._place_overlay()
         self.overlay.geometry_changed.connect(self._save_overlay_geometry)
+        self.overlay.settings_requested.connect(self.show_settings)
+        self.overlay.history_requested.connect(self.show_history)
+        self.overlay.hide_requested.connect(lambda: self.actions.captions.setChecked(False))
+        self.overlay.quit_requested.connect(self.quit)
         if tray_available is None:
             tray_available = QSystemTrayIcon.isSystemTrayAvailable()
         self.tray = Tray(self.actions) if tray_available else None
@@ -327,6 +353,7 @@ class DesktopApp:
 
     def refresh_status(self) -> None:
         info = self.status_info()
+        self.overlay.set_idle_text(IDLE_TEXTS.get(info.state, ""))
         if self.tray is not None:
             self.tray.update_status(info)
         else:
@@ -371,7 +398,9 @@ class DesktopApp:
 
     def show_history(self) -> None:
         if self.history_window is None:
-            self.history_window = HistoryWindow(self.store)
+            self.history_window = HistoryWindow(
+                self.store, open_sessions=self.recorder.open_session_ids
+            )
         self.history_window.refresh()
         self.history_window.show()
         self.history_window.raise_()
@@ -409,7 +438,7 @@ class DesktopApp:
             self.settings_dialog.raise_()
             return
         listers = self.device_listers or _device_listers()
-        dialog = SettingsDialog(self.settings, *listers)
+        dialog = SettingsDialog(self.settings, *listers, list_installed=self.model_lister)
         dialog.accepted.connect(lambda: self.apply_settings(dialog.result_settings()))
         self.settings_dialog = dialog
         dialog.show()
@@ -442,6 +471,8 @@ class DesktopApp:
                 self._restart_capture(cid)
         if changed & SERVER_FIELDS:  # queued behind a start in progress
             self.host.restart_server(new.host_config())
+        if "history_enabled" in changed:
+            self.recorder.set_enabled(new.history_enabled)
         if changed & OVERLAY_FIELDS:
             self.overlay.apply_style(self._overlay_style())
             self.actions.captions.setChecked(new.show_captions)
@@ -465,6 +496,7 @@ class DesktopApp:
             user_color=s.overlay_user_color,
             system_color=s.overlay_system_color,
             fade_seconds=s.overlay_fade_seconds,
+            clear_seconds=s.overlay_clear_seconds,
         )
 
     def _place_overlay(self) -> None:

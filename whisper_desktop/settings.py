@@ -55,6 +55,8 @@ class Key(str, Enum):
     OVERLAY_SYSTEM_COLOR = "overlay/system_color"
     OVERLAY_FADE_SECONDS = "overlay/fade_seconds"
     OVERLAY_GEOMETRY = "overlay/geometry"
+    OVERLAY_CLEAR_SECONDS = "overlay/clear_seconds"
+    HISTORY_ENABLED = "history/enabled"
 
 
 def first_run_language(environ: Mapping[str, str] | None = None) -> str:
@@ -108,6 +110,8 @@ class Settings:
     overlay_geometry: tuple[int, int, int, int] | None = field(
         default=None, metadata=_key(Key.OVERLAY_GEOMETRY)
     )
+    overlay_clear_seconds: float = field(default=10.0, metadata=_key(Key.OVERLAY_CLEAR_SECONDS))
+    history_enabled: bool = field(default=True, metadata=_key(Key.HISTORY_ENABLED))
 
     @property
     def bind_host(self) -> str:
@@ -150,6 +154,7 @@ OVERLAY_FIELDS = {
     "overlay_user_color",
     "overlay_system_color",
     "overlay_fade_seconds",
+    "overlay_clear_seconds",
 }
 
 

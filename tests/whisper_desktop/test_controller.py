@@ -76,6 +76,7 @@ def make_app(qtbot, tmp_path: Path):
             source_factory=lambda cid, settings: source(f"{cid}-device"),
             tray_available=tray,
             device_listers=(lambda: ["Mic A"], lambda: ["Speakers"]),
+            model_lister=lambda: {"tiny.en": "test pack"},
         )
         quits: list[int] = []
         app.qapp = SimpleNamespace(quit=lambda: quits.append(1))
@@ -161,10 +162,12 @@ def test_tray_actions_drive_the_app(qtbot, make_app, tmp_path: Path) -> None:
     sd.model.setCurrentText("base")
     sd.language.setCurrentText("de")
     sd.font_size.setValue(31)
+    sd.clear_seconds.setValue(5.0)
     sd.accept()
     qtbot.waitUntil(lambda: app.engines[0].reconfigured == [("base", "de")], timeout=5000)
     qtbot.waitUntil(lambda: app.status_info().model == "base", timeout=5000)
     assert app.overlay.style_options.font_size == 31
+    assert app.overlay.style_options.clear_seconds == 5.0
     stored = load_settings(open_qsettings(tmp_path))
     assert (stored.model, stored.language, stored.overlay_font_size) == ("base", "de", 31)
     assert stored.port == 9000  # the --port override is not saved
@@ -189,7 +192,7 @@ def test_remote_clients_are_counted_recorded_and_coloured(qtbot, make_app) -> No
     qtbot.waitUntil(lambda: [e.text for e in got] == [" w1", " w2"], timeout=3000)
     qtbot.waitUntil(lambda: words_of(app, "phone-1") == "w1 w2", timeout=3000)
     qtbot.waitUntil(lambda: "Remote clients: 1" in app.tray.icon.toolTip(), timeout=3000)
-    assert app.overlay.snapshot()["phone-1"]["label"] == "phone-1"
+    assert app.overlay.snapshot()["phone-1"]["label"] == "Phone 1"
     qtbot.waitUntil(lambda: bool(words_of(app, "user") and words_of(app, "system")), timeout=5000)
     colours = {v["color"] for v in app.overlay.snapshot().values()}
     assert len(colours) == 3
@@ -273,3 +276,42 @@ def test_many_events_reach_overlay_and_history(qtbot, make_app) -> None:
         qtbot.wait(20)
     qtbot.waitUntil(lambda: "x19999" in words_of(app, "phone-2"), timeout=10000)
     assert len(app.store.utterances(client_id="phone-2")) == 400
+
+
+def test_overlay_menu_and_idle_text_reach_the_app(qtbot, make_app) -> None:
+    app = make_app()
+    app.start()
+    assert app.overlay.idle_text() == "Loading the model…"
+    qtbot.waitUntil(lambda: app.host.state == HostState.READY, timeout=5000)
+    app.actions.mic.trigger()
+    app.actions.system.trigger()
+    qtbot.waitUntil(lambda: app.overlay.idle_text() == "Captions paused", timeout=3000)
+    app.actions.mic.trigger()
+    qtbot.waitUntil(lambda: app.overlay.idle_text() == "Listening…", timeout=3000)
+    menu = {a.text(): a for a in app.overlay.build_menu().actions()}
+    menu["History…"].trigger()
+    assert app.history_window is not None and app.history_window.isVisible()
+    menu["Settings…"].trigger()
+    assert app.settings_dialog is not None and app.settings_dialog.isVisible()
+    assert app.overlay.isVisible()
+    menu["Hide captions"].trigger()
+    assert not app.overlay.isVisible() and not app.actions.captions.isChecked()
+    assert load_settings(open_qsettings(app.data_dir)).show_captions is False
+    menu["Quit"].trigger()
+    qtbot.waitUntil(lambda: app.finished, timeout=6000)
+
+
+def test_history_can_be_turned_off(qtbot, make_app, tmp_path: Path) -> None:
+    app = make_app()
+    app.start()
+    qtbot.waitUntil(lambda: bool(app.store.utterances(client_id="user")), timeout=5000)
+    app.apply_settings(app.settings.replace(history_enabled=False))
+    assert load_settings(open_qsettings(tmp_path)).history_enabled is False
+    saved = [(u.id, u.text) for u in app.store.utterances()]
+    shown = words_of(app, "user")
+    qtbot.waitUntil(lambda: words_of(app, "user") != shown, timeout=3000)  # captions go on
+    qtbot.wait(1000)  # the fake engine says a word every 0.5 s
+    assert [(u.id, u.text) for u in app.store.utterances()] == saved
+    assert all(s.ended_at is not None for s in app.store.sessions())
+    app.apply_settings(app.settings.replace(history_enabled=True))
+    qtbot.waitUntil(lambda: len(app.store.utterances()) > len(saved), timeout=5000)

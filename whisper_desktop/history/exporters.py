@@ -1,4 +1,8 @@
-"""The history as TXT, SRT or WebVTT: utterances on one time line. No Qt."""
+"""The history as TXT, SRT or WebVTT: utterances on one time line. No Qt.
+
+TXT has one line per utterance with its source's name; SRT and VTT are subtitles: cues of at most
+two lines of 42 characters and 7 s (see :mod:`whisper_desktop.history.subtitles`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from whisper_desktop.history.store import Utterance
+from whisper_desktop.history.subtitles import SubtitleRules, split_utterance
+from whisper_desktop.source_names import source_label
 
 
 class ExportFormat(str, Enum):
@@ -45,29 +51,41 @@ def format_timestamp(seconds: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def _label(cue: Cue, labelled: bool) -> str:
-    return f"{cue.client_id}: {cue.text}" if labelled else cue.text
+def subtitle_cues(cues: Sequence[Cue], rules: SubtitleRules | None = None) -> list[Cue]:
+    """Each cue cut to subtitle size; a cue's lines are joined by newlines."""
+    out = []
+    for c in cues:
+        for part in split_utterance(c.text, c.start, c.end, rules):
+            out.append(Cue(part.start, max(part.end, part.start + 0.01), c.client_id, part.text))
+    return out
+
+
+def vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def to_txt(cues: Sequence[Cue]) -> str:
-    lines = [f"[{format_timestamp(c.start, '.')[:-4]}] {c.client_id}: {c.text}" for c in cues]
+    lines = [
+        f"[{format_timestamp(c.start, '.')[:-4]}] {source_label(c.client_id)}: {c.text}"
+        for c in cues
+    ]
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def to_srt(cues: Sequence[Cue]) -> str:
-    labelled = len({c.client_id for c in cues}) > 1
+def to_srt(cues: Sequence[Cue], rules: SubtitleRules | None = None) -> str:
+    """SubRip: numbered cues of at most two short lines; the text only, no speaker prefix."""
     blocks = [
-        f"{i}\n{format_timestamp(c.start, ',')} --> {format_timestamp(c.end, ',')}\n"
-        f"{_label(c, labelled)}\n"
-        for i, c in enumerate(cues, 1)
+        f"{i}\n{format_timestamp(c.start, ',')} --> {format_timestamp(c.end, ',')}\n{c.text}\n"
+        for i, c in enumerate(subtitle_cues(cues, rules), 1)
     ]
     return "\n".join(blocks)
 
 
-def to_vtt(cues: Sequence[Cue]) -> str:
+def to_vtt(cues: Sequence[Cue], rules: SubtitleRules | None = None) -> str:
+    """WebVTT: the speaker as a voice tag (``<v You>``), text escaped."""
     blocks = ["WEBVTT\n"]
-    for c in cues:
-        text = f"<v {c.client_id}>{c.text}"
+    for c in subtitle_cues(cues, rules):
+        text = f"<v {vtt_escape(source_label(c.client_id))}>{vtt_escape(c.text)}"
         blocks.append(
             f"{format_timestamp(c.start, '.')} --> {format_timestamp(c.end, '.')}\n{text}\n"
         )

@@ -1,7 +1,8 @@
 """Records engine events into the history store. No Qt.
 
 An utterance row is created with the first text of an utterance and updated as more text is
-committed; ``final`` marks utterances the engine closed.
+committed; ``final`` marks utterances the engine closed. With ``enabled`` off (the user turned the
+history off) nothing is written.
 """
 
 from __future__ import annotations
@@ -32,21 +33,40 @@ class HistoryRecorder:
     ``final=True``. The row is written with the first text and updated on every event.
     """
 
-    def __init__(self, store: HistoryStore, model: str = "", language: str = "") -> None:
+    def __init__(
+        self, store: HistoryStore, model: str = "", language: str = "", enabled: bool = True
+    ) -> None:
         self.store = store
         self.model = model
         self.language = language
+        self._enabled = enabled
         self._open: dict[str, _OpenSession] = {}
 
-    def session_started(self, client_id: str, started_at: float | None = None) -> int:
-        """A new session of ``client_id``; a still-open one of the same id is closed first."""
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
+
+    def set_enabled(self, on: bool) -> None:
+        """Turning the history off closes the open sessions (what was said stays); turning it
+        on records from the next text on."""
+        if not on:
+            self.close_all()
+        self._enabled = on
+
+    def session_started(self, client_id: str, started_at: float | None = None) -> int | None:
+        """A new session of ``client_id``; a still-open one of the same id is closed first.
+        None when the history is off."""
         if client_id in self._open:
             self.session_closed(client_id)
+        if not self._enabled:
+            return None
         sid = self.store.open_session(client_id, self.model, self.language, started_at)
         self._open[client_id] = _OpenSession(sid)
         return sid
 
     def add(self, client_id: str, text: str, start: float, end: float, final: bool) -> None:
+        if not self._enabled:
+            return
         session = self._open.get(client_id)
         if session is None:
             session = self._open[client_id] = _OpenSession(
@@ -84,3 +104,7 @@ class HistoryRecorder:
 
     def open_clients(self) -> list[str]:
         return list(self._open)
+
+    def open_session_ids(self) -> set[int]:
+        """The sessions still being written (not to be deleted under the recorder's feet)."""
+        return {s.id for s in self._open.values()}

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from whisper_desktop.history.search import contains
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -87,6 +89,8 @@ class HistoryStore:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=10)
         self._db.row_factory = sqlite3.Row
+        # SQLite's LIKE folds ASCII only; searches fold all of Unicode
+        self._db.create_function("folded_contains", 2, contains, deterministic=True)
         with self._lock:
             if str(path) != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
@@ -170,10 +174,10 @@ class HistoryStore:
             params.append(client_id)
         if search:
             where.append(
-                "EXISTS (SELECT 1 FROM utterances w WHERE w.session_id = s.id AND w.text LIKE ?"
-                " ESCAPE '\\')"
+                "EXISTS (SELECT 1 FROM utterances w WHERE w.session_id = s.id"
+                " AND folded_contains(w.text, ?))"
             )
-            params.append(_like(search))
+            params.append(search)
         sql = (
             "SELECT s.id, s.client_id, s.started_at, s.ended_at, s.model, s.language,"
             " (SELECT COUNT(*) FROM utterances u WHERE u.session_id = s.id) AS utterances"
@@ -200,8 +204,8 @@ class HistoryStore:
             where.append("u.client_id = ?")
             params.append(client_id)
         if search:
-            where.append("u.text LIKE ? ESCAPE '\\'")
-            params.append(_like(search))
+            where.append("folded_contains(u.text, ?)")
+            params.append(search)
         sql = (
             'SELECT u.id, u.session_id, u.client_id, u.start, u."end", u.text, u.final,'
             " u.created_at, s.started_at AS session_started_at"
@@ -220,8 +224,3 @@ class HistoryStore:
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
         return [cls(**{name: row[name] for name in row.keys()}) for row in rows]
-
-
-def _like(search: str) -> str:
-    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"

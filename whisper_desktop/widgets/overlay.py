@@ -1,21 +1,44 @@
-"""The caption overlay: a frameless, translucent, always-on-top window with each source's lines."""
+"""The caption overlay: a frameless, translucent, always-on-top window with each source's lines.
+
+What the rows hold (labels, colours, when text starts afresh or clears) is
+:class:`whisper_desktop.widgets.caption_rows.CaptionBoard`; this module draws it. The panel fits
+its rows and sits at the bottom of the window; the rest of the window is masked away.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPaintEvent
-from PySide6.QtWidgets import QSizeGrip, QWidget
+from PySide6.QtGui import (
+    QColor,
+    QContextMenuEvent,
+    QFont,
+    QFontMetrics,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QRegion,
+)
+from PySide6.QtWidgets import QMenu, QSizeGrip, QWidget
 
-USER_ID = "user"
-SYSTEM_ID = "system"
-LOCAL_LABELS = {USER_ID: "You", SYSTEM_ID: "System"}
-# Remote clients get these in order of appearance: far from the default blue and yellow.
-REMOTE_COLORS = ["#5ee27a", "#ff6fcf", "#ff9f43", "#b388ff", "#4dd0e1", "#ff5c5c"]
+from whisper_desktop.widgets.caption_rows import (
+    REMOTE_COLORS,
+    CaptionBoard,
+    CaptionRow,
+    RowTiming,
+)
+
+__all__ = ["REMOTE_COLORS", "CaptionOverlay", "OverlayStyle", "default_geometry"]
+
 FADE_OUT_SECONDS = 1.0
-MAX_KEPT_CHARS = 600
+LABEL_COLUMN_CHARS = 8  # the label column is this many average characters wide...
+LABEL_COLUMN_SHARE = 0.25  # ...but never more than this share of the window
+PAD = 12
+ROW_GAP = PAD // 2
+LISTENING = "Listening…"
 
 
 @dataclass(frozen=True)
@@ -28,37 +51,54 @@ class OverlayStyle:
     system_color: str = "#ffd633"
     fade_seconds: float = 12.0  # 0 = never fade
     lines_per_source: int = 2
-
-
-@dataclass
-class SourceState:
-    client_id: str
-    label: str
-    color: QColor
-    done: str = ""  # text of finished utterances, most recent last
-    current: str = ""  # the utterance still being spoken
-    updated: float = field(default_factory=time.monotonic)
-    closed: bool = False
+    pause_seconds: float = 3.0  # a new utterance after this much silence starts a fresh row
+    clear_seconds: float = 10.0  # a row's text clears this long after its last words; 0 = keep
 
     @property
-    def text(self) -> str:
-        return " ".join(p for p in (self.done.strip(), self.current.strip()) if p)
+    def timing(self) -> RowTiming:
+        return RowTiming(self.pause_seconds, self.clear_seconds)
+
+
+@dataclass(frozen=True)
+class OverlayLayout:
+    """Where things go: the label and text columns, the panel, and each shown row's lines."""
+
+    label_width: int
+    text_x: int
+    text_width: int
+    panel: QRect
+    rows: list[tuple[CaptionRow, list[str]]]
+    placeholder: str  # shown instead of rows when there are none; "" otherwise
 
 
 class CaptionOverlay(QWidget):
-    """Shows the latest lines of every source in its colour; drag to move, grip to resize."""
+    """Shows the latest lines of every source in its colour; drag to move, grip to resize,
+    right-click for a menu (its choices are signals; the controller acts on them)."""
 
     geometry_changed = Signal(tuple)  # (x, y, w, h), after moves/resizes settle
+    settings_requested = Signal()
+    history_requested = Signal()
+    hide_requested = Signal()
+    quit_requested = Signal()
 
-    def __init__(self, style: OverlayStyle | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        style: OverlayStyle | None = None,
+        parent: QWidget | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(parent)
         self._style = style or OverlayStyle()
-        self._sources: dict[str, SourceState] = {}
-        self._next_remote = 0
+        self._clock = clock
+        self._board = CaptionBoard(
+            self._style.user_color, self._style.system_color, self._style.timing, clock
+        )
+        self._idle_text = LISTENING
         self._alpha = 1.0  # fade factor
-        self._last_activity = time.monotonic()
+        self._last_activity = clock()
         self._drag_offset: QPoint | None = None
         self._wanted_visible = False
+        self._mask_rect = QRect()
         self.setWindowTitle("Whisper Desktop captions")
         self.setObjectName("captionOverlay")
         self.setWindowFlags(
@@ -88,13 +128,19 @@ class CaptionOverlay(QWidget):
 
     def apply_style(self, style: OverlayStyle) -> None:
         self._style = style
-        for cid, src in self._sources.items():
-            if cid == USER_ID:
-                src.color = QColor(style.user_color)
-            elif cid == SYSTEM_ID:
-                src.color = QColor(style.system_color)
+        self._board.set_local_colors(style.user_color, style.system_color)
+        self._board.timing = style.timing
         self._set_click_through(style.click_through)
-        self.update()
+        self._refresh()
+
+    def set_idle_text(self, text: str) -> None:
+        """What the panel says while no source has text ("Listening…", "Loading the model…")."""
+        if text != self._idle_text:
+            self._idle_text = text
+            self._refresh()
+
+    def idle_text(self) -> str:
+        return self._idle_text
 
     def set_captions_visible(self, visible: bool) -> None:
         """The user's choice ("Show captions"); idle fading hides and re-shows on its own."""
@@ -109,60 +155,87 @@ class CaptionOverlay(QWidget):
 
     def add_text(self, client_id: str, text: str, final: bool) -> None:
         """Append newly committed text of a source; ``final`` closes its current utterance."""
-        src = self.source(client_id)
-        src.closed = False
-        src.current += text
-        if final:
-            src.done = (src.done + " " + src.current.strip()).strip()[-MAX_KEPT_CHARS:]
-            src.current = ""
-        src.updated = time.monotonic()
+        self._board.add_text(client_id, text, final)
         if text.strip():
             self._wake()
-        self.update()
+        self._refresh()
 
     def source_closed(self, client_id: str) -> None:
-        """A session ended: keep its text until the overlay fades, then forget it."""
-        src = self._sources.get(client_id)
-        if src is not None:
-            src.closed = True
+        """A session ended: keep its text until it clears or the overlay fades, then forget it."""
+        self._board.close(client_id)
 
     def clear(self) -> None:
-        self._sources.clear()
-        self.update()
+        self._board.clear()
+        self._refresh()
 
-    def source(self, client_id: str) -> SourceState:
-        src = self._sources.get(client_id)
-        if src is None:
-            src = SourceState(client_id, self.label_for(client_id), self._new_color(client_id))
-            self._sources[client_id] = src
-        return src
+    def source(self, client_id: str) -> CaptionRow:
+        return self._board.row(client_id)
 
     def label_for(self, client_id: str) -> str:
-        return LOCAL_LABELS.get(client_id, client_id)
+        return self._board.row(client_id).label
 
     def color_for(self, client_id: str) -> QColor:
-        return QColor(self.source(client_id).color)
+        return QColor(self._board.row(client_id).color)
+
+    def ordered_sources(self) -> list[CaptionRow]:
+        """Microphone first, system audio second, remote clients in order of arrival."""
+        return self._board.rows()
 
     def snapshot(self) -> dict[str, dict[str, str]]:
         """What is on screen now, per source: label, colour and text (tests, debug state)."""
         return {
-            cid: {"label": s.label, "color": s.color.name(), "text": s.text}
-            for cid, s in self._sources.items()
+            r.client_id: {"label": r.label, "color": QColor(r.color).name(), "text": r.text}
+            for r in self._board.rows()
         }
 
     def faded(self) -> bool:
         return self._alpha <= 0.0
 
+    def build_menu(self) -> QMenu:
+        """The right-click menu; each choice emits a signal."""
+        menu = QMenu(self)
+        menu.addAction("Settings…", self.settings_requested.emit)
+        menu.addAction("History…", self.history_requested.emit)
+        menu.addAction("Hide captions", self.hide_requested.emit)
+        menu.addSeparator()
+        menu.addAction("Quit", self.quit_requested.emit)
+        return menu
+
+    def compute_layout(self) -> OverlayLayout:
+        text_font, label_font = self._fonts()
+        tm, lm = QFontMetrics(text_font), QFontMetrics(label_font)
+        label_w = min(
+            max(lm.horizontalAdvance("System"), lm.averageCharWidth() * LABEL_COLUMN_CHARS),
+            int(self.width() * LABEL_COLUMN_SHARE),
+        )
+        text_x = PAD + label_w + PAD
+        text_w = max(40, self.width() - text_x - PAD)
+        line_h = tm.lineSpacing()
+        rows: list[tuple[CaptionRow, list[str]]] = []
+        shown, n_lines = self._visible_rows(line_h, self.height() - 2 * PAD)
+        for row in shown:
+            rows.append((row, self._wrap(row.text, tm, text_w)[-n_lines:]))
+        placeholder = "" if rows else self._idle_text
+        if rows:
+            content_h = sum(len(lines) * line_h for _, lines in rows) + ROW_GAP * (len(rows) - 1)
+        else:
+            content_h = line_h
+        panel_h = min(self.height(), content_h + 2 * PAD)
+        panel = QRect(0, self.height() - panel_h, self.width(), panel_h)
+        return OverlayLayout(label_w, text_x, text_w, panel, rows, placeholder)
+
     # -- internals -----------------------------------------------------------------------------
 
-    def _new_color(self, client_id: str) -> QColor:
-        if client_id == USER_ID:
-            return QColor(self._style.user_color)
-        if client_id == SYSTEM_ID:
-            return QColor(self._style.system_color)
-        color = QColor(REMOTE_COLORS[self._next_remote % len(REMOTE_COLORS)])
-        self._next_remote += 1
-        return color
+    def _refresh(self) -> None:
+        """Fit the window's visible part (its mask) to the panel and repaint."""
+        panel = self.compute_layout().panel
+        if panel != self._mask_rect:
+            self._mask_rect = panel
+            self.setMask(QRegion(panel))
+            self._grip.move(
+                self.width() - self._grip.width() - 2, self.height() - self._grip.height() - 2
+            )
+        self.update()
 
     def _set_click_through(self, on: bool) -> None:
         if bool(self.windowFlags() & Qt.WindowType.WindowTransparentForInput) == on:
@@ -182,17 +255,21 @@ class CaptionOverlay(QWidget):
             self.show()
 
     def _wake(self) -> None:
-        self._last_activity = time.monotonic()
+        self._last_activity = self._clock()
         self._alpha = 1.0
         if self._wanted_visible and not self.isVisible():
             self.show()
         self.update()
 
     def _tick(self) -> None:
+        if self._board.tick():
+            self._refresh()
+        elif any(self._board.alpha(r) < 1.0 for r in self._board.shown_rows()):
+            self.update()  # rows near their clearing time fade
         fade = self._style.fade_seconds
         if fade <= 0 or not self.isVisible():
             return
-        idle = time.monotonic() - self._last_activity
+        idle = self._clock() - self._last_activity
         if idle < fade:
             return
         alpha = max(0.0, 1.0 - (idle - fade) / FADE_OUT_SECONDS)
@@ -200,8 +277,8 @@ class CaptionOverlay(QWidget):
             self._alpha = alpha
             self.update()
         if alpha <= 0.0:
-            for cid in [c for c, s in self._sources.items() if s.closed]:
-                del self._sources[cid]
+            self._board.forget_closed()
+            self._refresh()
             self.hide()  # no compositor needed to be invisible
 
     def _emit_geometry(self) -> None:
@@ -229,7 +306,21 @@ class CaptionOverlay(QWidget):
             lines.append(line)
         return lines
 
+    def _visible_rows(self, line_h: int, height: int) -> tuple[list[CaptionRow], int]:
+        """The rows to draw and lines for each: fewer lines first, then the stalest go."""
+        rows = self._board.shown_rows()
+        if not rows:
+            return [], self._style.lines_per_source
+        per_row = max(1, height // len(rows)) - ROW_GAP
+        lines = max(1, min(self._style.lines_per_source, per_row // max(1, line_h)))
+        fits = max(1, (height + ROW_GAP) // (lines * line_h + ROW_GAP))
+        if len(rows) <= fits:
+            return rows, lines
+        keep = {r.client_id for r in sorted(rows, key=lambda r: r.updated)[-fits:]}
+        return [r for r in rows if r.client_id in keep], lines
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt name)
+        lay = self.compute_layout()
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
@@ -240,59 +331,38 @@ class CaptionOverlay(QWidget):
         panel.setAlphaF(max(0.0, min(1.0, self._style.opacity * self._alpha)))
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(panel)
-        p.drawRoundedRect(self.rect(), 10, 10)
+        p.drawRoundedRect(lay.panel, 10, 10)
 
         text_font, label_font = self._fonts()
         tm, lm = QFontMetrics(text_font), QFontMetrics(label_font)
-        pad = 12
-        label_w = (
-            max(lm.horizontalAdvance(s.label) for s in self._sources.values()) + 14
-            if (self._sources)
-            else 0
-        )
-        text_x = pad + label_w
-        text_w = max(40, self.width() - text_x - pad)
-        y = pad
-        bottom = self.height() - pad
-        shadow = QColor(0, 0, 0, int(200 * self._alpha))
-        # the most recently updated sources win when space is short; order stays stable
-        shown, n_lines = self._visible_sources(tm.lineSpacing(), bottom - y)
-        for src in shown:
-            lines = self._wrap(src.text, tm, text_w)[-n_lines:] or [""]
-            color = QColor(src.color)
-            color.setAlphaF(self._alpha)
+        y = lay.panel.top() + PAD
+        if lay.placeholder:
+            hint = QColor(200, 200, 200)
+            hint.setAlphaF(0.8 * self._alpha)
+            italic = QFont(text_font)
+            italic.setItalic(True)
+            p.setFont(italic)
+            p.setPen(hint)
+            p.drawText(lay.text_x, y + tm.ascent(), lay.placeholder)
+        for row, lines in lay.rows:
+            alpha = self._alpha * self._board.alpha(row)
+            color = QColor(row.color)
+            color.setAlphaF(alpha)
+            shadow = QColor(0, 0, 0, int(200 * alpha))
+            label = lm.elidedText(row.label, Qt.TextElideMode.ElideRight, lay.label_width)
             p.setFont(label_font)
             p.setPen(color)
-            p.drawText(pad, y + tm.ascent(), src.label)  # on the text's first baseline
+            p.drawText(PAD, y + tm.ascent(), label)  # on the text's first baseline
             p.setFont(text_font)
             for line in lines:
                 base = y + tm.ascent()
                 p.setPen(shadow)
-                p.drawText(text_x + 1, base + 1, line)
+                p.drawText(lay.text_x + 1, base + 1, line)
                 p.setPen(color)
-                p.drawText(text_x, base, line)
+                p.drawText(lay.text_x, base, line)
                 y += tm.lineSpacing()
-            y += pad // 2
+            y += ROW_GAP
         p.end()
-
-    def ordered_sources(self) -> list[SourceState]:
-        """Microphone first, system audio second, remote clients in order of arrival."""
-        rank = {USER_ID: 0, SYSTEM_ID: 1}
-        items = list(self._sources.values())
-        return sorted(items, key=lambda s: (rank.get(s.client_id, 2), items.index(s)))
-
-    def _visible_sources(self, line_h: int, height: int) -> tuple[list[SourceState], int]:
-        """The sources to draw and lines for each: fewer lines first, then the stalest go."""
-        srcs = self.ordered_sources()
-        if not srcs:
-            return [], self._style.lines_per_source
-        per_source = max(1, height // len(srcs)) - 6
-        lines = max(1, min(self._style.lines_per_source, per_source // max(1, line_h)))
-        fits = max(1, height // (lines * line_h + 6))
-        if len(srcs) <= fits:
-            return srcs, lines
-        keep = {s.client_id for s in sorted(srcs, key=lambda s: s.updated)[-fits:]}
-        return [s for s in srcs if s.client_id in keep], lines
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(760, 150)
@@ -301,12 +371,18 @@ class CaptionOverlay(QWidget):
         self._grip.move(
             self.width() - self._grip.width() - 2, self.height() - self._grip.height() - 2
         )
+        self._refresh()
         self._settle.start()
         super().resizeEvent(event)
 
     def moveEvent(self, event) -> None:  # noqa: N802
         self._settle.start()
         super().moveEvent(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802
+        menu = self.build_menu()
+        menu.exec(event.globalPos())
+        menu.deleteLater()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if event.button() == Qt.MouseButton.LeftButton:

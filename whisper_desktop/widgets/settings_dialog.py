@@ -1,7 +1,8 @@
 """The settings dialog: edits a copy of :class:`whisper_desktop.settings.Settings`.
 
-Models are offered from openai-whisper's own list and languages by name; what is stored is the
-model spec and the language code, as before.
+Models are offered from openai-whisper's own list, each saying whether it is installed, its size
+and whether it is English-only; languages by name; devices by description. What is stored is the
+model spec, the language code and the device name, as before.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -31,12 +33,14 @@ from PySide6.QtWidgets import (
 )
 
 from server_core.languages import AUTO, language_choices, normalize_language
-from server_core.model_names import official_names
+from server_core.model_names import is_english_only
+from whisper_desktop.model_catalog import InstalledLister, model_choices
 from whisper_desktop.settings import LOOPBACK_HOST, SYSTEM_DEFAULT, Settings, new_token
 
 log = logging.getLogger(__name__)
 
-DeviceLister = Callable[[], Sequence[str]]
+DeviceLister = Callable[[], Sequence[str | tuple[str, str]]]  # names, or (name, description)
+ENGLISH_ONLY_NOTE = "English-only model: the language setting is not used"
 
 
 class ColorButton(QPushButton):
@@ -65,10 +69,13 @@ class ColorButton(QPushButton):
             self.set_color(chosen.name())
 
 
-def _fill_devices(combo: QComboBox, names: Sequence[str], current: str) -> None:
+def _fill_devices(combo: QComboBox, devices: Sequence[str | tuple[str, str]], current: str) -> None:
     combo.addItem("System default", SYSTEM_DEFAULT)
-    for name in names:
-        combo.addItem(name, name)
+    for device in devices:
+        name, description = (device, device) if isinstance(device, str) else device
+        combo.addItem(description or name, name)
+        if description and description != name:
+            combo.setItemData(combo.count() - 1, name, Qt.ItemDataRole.ToolTipRole)
     if current and combo.findData(current) < 0:
         combo.addItem(f"{current} (not connected)", current)
     combo.setCurrentIndex(max(0, combo.findData(current)))
@@ -83,6 +90,7 @@ class SettingsDialog(QDialog):
         list_inputs: DeviceLister | None = None,
         list_speakers: DeviceLister | None = None,
         parent: QWidget | None = None,
+        list_installed: InstalledLister | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Whisper Desktop settings")
@@ -92,8 +100,16 @@ class SettingsDialog(QDialog):
 
         # Transcription
         self.model = QComboBox(editable=True)
-        self.model.addItems(official_names())
-        self.model.setCurrentText(settings.model)
+        for choice in model_choices(_safe_installed(list_installed)):
+            self.model.addItem(choice.label, choice.name)
+            self.model.setItemData(
+                self.model.count() - 1, choice.tooltip, Qt.ItemDataRole.ToolTipRole
+            )
+        listed_model = self.model.findData(settings.model)
+        if listed_model >= 0:
+            self.model.setCurrentIndex(listed_model)
+        else:
+            self.model.setEditText(settings.model)
         self.model.setToolTip("An official Whisper model name, a .pt checkpoint or a model folder")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_model)
@@ -109,10 +125,15 @@ class SettingsDialog(QDialog):
             self.language.setCurrentIndex(known)
         else:
             self.language.setEditText(settings.language)
+        self.language_note = QLabel(ENGLISH_ONLY_NOTE)
+        self.language_note.setWordWrap(True)
         engine_box = QGroupBox("Transcription")
         ef = QFormLayout(engine_box)
         ef.addRow("Model", model_row)
         ef.addRow("Language", self.language)
+        ef.addRow("", self.language_note)
+        self.model.currentTextChanged.connect(self._model_changed)
+        self._model_changed()
 
         # Audio
         self.mic_enabled = QCheckBox("Caption the microphone")
@@ -129,6 +150,15 @@ class SettingsDialog(QDialog):
         af.addRow("Microphone", self.mic_device)
         af.addRow(self.system_enabled)
         af.addRow("Speaker to capture", self.loopback_speaker)
+
+        # History
+        self.history_enabled = QCheckBox("Keep a transcript history on this computer")
+        self.history_enabled.setChecked(settings.history_enabled)
+        self.history_enabled.setToolTip(
+            "Off: nothing said from now on is saved; what is saved already stays"
+        )
+        history_box = QGroupBox("History")
+        QVBoxLayout(history_box).addWidget(self.history_enabled)
 
         # Server
         self.server_enabled = QCheckBox("Accept remote clients (WebSocket server)")
@@ -173,6 +203,12 @@ class SettingsDialog(QDialog):
         self.fade_seconds.setSuffix(" s")
         self.fade_seconds.setSpecialValueText("never")
         self.fade_seconds.setValue(settings.overlay_fade_seconds)
+        self.clear_seconds = QDoubleSpinBox()
+        self.clear_seconds.setRange(0.0, 600.0)
+        self.clear_seconds.setSuffix(" s")
+        self.clear_seconds.setSpecialValueText("never")
+        self.clear_seconds.setValue(settings.overlay_clear_seconds)
+        self.clear_seconds.setToolTip("A source's line clears this long after its last words")
         overlay_box = QGroupBox("Captions")
         of = QFormLayout(overlay_box)
         of.addRow("Font", self.font_family)
@@ -181,6 +217,7 @@ class SettingsDialog(QDialog):
         of.addRow(self.click_through)
         of.addRow("Microphone colour", self.user_color)
         of.addRow("System audio colour", self.system_color)
+        of.addRow("Clear a line after", self.clear_seconds)
         of.addRow("Fade when idle after", self.fade_seconds)
 
         buttons = QDialogButtonBox(
@@ -193,6 +230,7 @@ class SettingsDialog(QDialog):
         left, right = QVBoxLayout(), QVBoxLayout()
         left.addWidget(engine_box)
         left.addWidget(audio_box)
+        left.addWidget(history_box)
         left.addStretch(1)
         right.addWidget(server_box)
         right.addWidget(overlay_box)
@@ -202,6 +240,19 @@ class SettingsDialog(QDialog):
         root = QVBoxLayout(self)
         root.addLayout(columns)
         root.addWidget(buttons)
+
+    def model_spec(self) -> str:
+        """The chosen model: a listed entry's name, or what was typed (a name or a path)."""
+        text = self.model.currentText().strip()
+        listed = self.model.findText(text)
+        if listed >= 0:
+            return str(self.model.itemData(listed))
+        return text
+
+    def _model_changed(self) -> None:
+        english_only = is_english_only(self.model_spec())
+        self.language.setEnabled(not english_only)
+        self.language_note.setVisible(english_only)
 
     def language_code(self) -> str:
         """The code of the chosen language: a listed entry, or a code or name typed in."""
@@ -228,7 +279,7 @@ class SettingsDialog(QDialog):
 
     def result_settings(self) -> Settings:
         return self._initial.replace(
-            model=self.model.currentText().strip() or self._initial.model,
+            model=self.model_spec() or self._initial.model,
             language=self.language_code(),
             mic_enabled=self.mic_enabled.isChecked(),
             mic_device=self.mic_device.currentData() or SYSTEM_DEFAULT,
@@ -246,10 +297,22 @@ class SettingsDialog(QDialog):
             overlay_user_color=self.user_color.color(),
             overlay_system_color=self.system_color.color(),
             overlay_fade_seconds=self.fade_seconds.value(),
+            overlay_clear_seconds=self.clear_seconds.value(),
+            history_enabled=self.history_enabled.isChecked(),
         )
 
 
-def _safe_list(lister: DeviceLister | None) -> list[str]:
+def _safe_installed(lister: InstalledLister | None) -> dict[str, str]:
+    if lister is None:
+        return {}
+    try:
+        return dict(lister())
+    except Exception as exc:  # an unreadable cache must not break the dialog
+        log.warning("could not look for installed models: %s", exc)
+        return {}
+
+
+def _safe_list(lister: DeviceLister | None) -> list[str | tuple[str, str]]:
     if lister is None:
         return []
     try:

@@ -53,18 +53,18 @@ def test_srt_export_parses(store: HistoryStore) -> None:
     starts = [c[1] for c in cues]
     assert starts == sorted(starts) == [0.4, 0.7, 3.0, 10.0]  # system began 0.5 s after user
     assert all(end > start for _, start, end, _ in cues)
-    assert cues[0][3] == "user: Hello world."
-    assert cues[1][3] == "system: The weather is fine today."
+    assert cues[0][3] == "Hello world."  # the text only: no speaker prefix in SRT
+    assert cues[1][3] == "The weather is fine today."
     assert cues[3][1] == pytest.approx(10.0)  # the remote session began 10 s later
 
 
 def test_vtt_and_txt_export(store: HistoryStore) -> None:
     vtt = export(store.utterances(client_id="system"), "vtt")
     assert vtt.startswith("WEBVTT\n")
-    assert "00:00:00.200 --> 00:00:02.500\n<v system>The weather is fine today." in vtt
+    assert "00:00:00.200 --> 00:00:02.500\n<v System>The weather is fine today." in vtt
     txt = export(store.utterances(), "txt").splitlines()
-    assert txt[0] == "[00:00:00] user: Hello world."
-    assert txt[-1] == "[00:00:10] phone-1: Remote words"
+    assert txt[0] == "[00:00:00] You: Hello world."
+    assert txt[-1] == "[00:00:10] Phone 1: Remote words"
     assert export([], "srt") == ""
 
 
@@ -99,3 +99,20 @@ def test_history_cli_exports_without_qt(store: HistoryStore, tmp_path: Path) -> 
     assert r.returncode == 0 and "phone-1" in r.stdout and "tiny.en" in r.stdout
     r = run_cli("history", "export", "--data-dir", str(tmp_path / "empty"))
     assert r.returncode == 1 and "no history" in r.stderr
+
+
+def test_recorder_writes_nothing_while_the_history_is_off(tmp_path: Path) -> None:
+    store = HistoryStore(history_db_path(tmp_path))
+    rec = HistoryRecorder(store, enabled=False)
+    assert rec.session_started("user") is None
+    rec.add("user", " private words.", 0.0, 1.0, True)
+    assert store.utterances() == [] and store.sessions() == []
+    rec.set_enabled(True)
+    rec.add("user", " kept words", 1.0, 2.0, False)
+    assert rec.open_session_ids() == {store.sessions()[0].id}
+    rec.set_enabled(False)  # closes the open session, keeps what was said
+    assert rec.open_session_ids() == set()
+    rec.add("user", " not kept.", 2.0, 3.0, True)
+    assert [(u.text, u.final) for u in store.utterances()] == [("kept words", True)]
+    assert store.sessions()[0].ended_at is not None
+    store.close()

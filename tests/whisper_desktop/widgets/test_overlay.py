@@ -28,7 +28,7 @@ def test_overlay_shows_each_source_in_its_colour(overlay: CaptionOverlay) -> Non
     snap = overlay.snapshot()
     assert snap["user"] == {"label": "You", "color": BLUE, "text": "Hello from the microphone."}
     assert snap["system"] == {"label": "System", "color": YELLOW, "text": "And the speakers"}
-    assert snap["phone-1"]["label"] == "phone-1"
+    assert snap["phone-1"]["label"] == "Phone 1"
     assert snap["phone-1"]["color"] == REMOTE_COLORS[0]
     overlay.add_text("laptop", " more", False)
     assert overlay.snapshot()["laptop"]["color"] == REMOTE_COLORS[1]
@@ -93,3 +93,114 @@ def test_overlay_reports_moves_and_resizes(qtbot, overlay: CaptionOverlay) -> No
     with qtbot.waitSignal(overlay.geometry_changed, timeout=3000) as sig:
         overlay.setGeometry(100, 120, 640, 180)
     assert sig.args[0] == (100, 120, 640, 180)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture()
+def clocked(qtbot) -> tuple[CaptionOverlay, FakeClock]:
+    clock = FakeClock()
+    w = CaptionOverlay(
+        OverlayStyle(font_size=18, fade_seconds=0, pause_seconds=3, clear_seconds=8), clock=clock
+    )
+    qtbot.addWidget(w)
+    w.resize(700, 260)
+    w.set_captions_visible(True)
+    return w, clock
+
+
+def test_remote_sources_get_short_labels_and_the_text_column_stays_put(
+    overlay: CaptionOverlay,
+) -> None:
+    overlay.add_text("user", " hello", False)
+    before = overlay.compute_layout()
+    overlay.add_text("browser-e89gd", " from the browser", False)
+    overlay.add_text("browser-x71kq", " another tab", False)
+    overlay.add_text("a-very-long-remote-device-name", " words", False)
+    snap = overlay.snapshot()
+    assert snap["browser-e89gd"]["label"] == "Browser"
+    assert snap["browser-x71kq"]["label"] == "Browser 2"
+    assert len(snap["a-very-long-remote-device-name"]["label"]) <= 12
+    after = overlay.compute_layout()
+    assert (after.label_width, after.text_x) == (before.label_width, before.text_x)
+    # a narrow window keeps most of its width for the text: never one word per row
+    overlay.resize(260, 200)
+    narrow = overlay.compute_layout()
+    assert narrow.label_width <= 260 * 0.25 and narrow.text_width >= 260 * 0.6
+    long = "many words of a sentence that wraps over a few lines here"
+    overlay.add_text("browser-e89gd", " " + long, True)
+    rows = dict((r.client_id, lines) for r, lines in overlay.compute_layout().rows)
+    assert all(len(line.split()) > 1 for line in rows["browser-e89gd"])
+
+
+def test_a_new_utterance_after_a_pause_starts_fresh(clocked) -> None:
+    w, clock = clocked
+    w.add_text("user", " first utterance.", True)
+    clock.now += 1.0
+    w.add_text("user", " quick follow-up.", True)
+    assert w.snapshot()["user"]["text"] == "first utterance. quick follow-up."
+    clock.now += 5.0  # silence, then a new utterance
+    w.add_text("user", " after the pause", False)
+    assert w.snapshot()["user"]["text"] == "after the pause"
+    clock.now += 5.0  # an utterance still being spoken is not cut by its own pauses
+    w.add_text("user", " goes on.", True)
+    assert w.snapshot()["user"]["text"] == "after the pause goes on."
+
+
+def test_old_text_fades_and_clears(clocked) -> None:
+    w, clock = clocked
+    w.add_text("user", " old words.", True)
+    w.add_text("phone-2", " remote words.", True)
+    w.source_closed("phone-2")
+    row = w.source("user")
+    clock.now += 7.5
+    w._tick()
+    assert 0.0 < w._board.alpha(row) < 1.0  # fading
+    assert w.snapshot()["user"]["text"] == "old words."
+    clock.now += 1.0
+    w._tick()
+    assert w.snapshot()["user"]["text"] == ""
+    assert "phone-2" not in w.snapshot()  # a closed source's row goes with its text
+    assert w.compute_layout().placeholder == "Listening…"
+
+
+def test_first_start_says_listening_in_a_box_that_fits(clocked) -> None:
+    w, clock = clocked
+    lay = w.compute_layout()
+    assert lay.rows == [] and lay.placeholder == "Listening…"
+    assert lay.panel.bottom() == w.rect().bottom() and lay.panel.height() < w.height() / 2
+    img = w.grab().toImage()
+    top = [img.pixelColor(x, 10).alpha() for x in range(0, w.width(), 7)]
+    assert max(top) == 0  # nothing drawn above the panel
+    inside = [img.pixelColor(x, lay.panel.center().y()) for x in range(lay.text_x, w.width() // 2)]
+    assert any(c.red() > 120 for c in inside)  # the "Listening…" text
+    assert not w.mask().isEmpty() and w.mask().boundingRect() == lay.panel
+    w.set_idle_text("Loading the model…")
+    assert w.compute_layout().placeholder == "Loading the model…"
+    w.add_text("user", " one line", False)
+    one = w.compute_layout()
+    assert one.placeholder == "" and len(one.rows) == 1
+    w.add_text("system", " " + "more words " * 30, False)
+    two = w.compute_layout()
+    assert two.panel.height() > one.panel.height()  # the box grows with its rows
+    assert w.mask().boundingRect() == two.panel
+
+
+def test_right_click_menu_asks_the_controller(qtbot, overlay: CaptionOverlay) -> None:
+    menu = overlay.build_menu()
+    actions = {a.text(): a for a in menu.actions() if not a.isSeparator()}
+    assert list(actions) == ["Settings…", "History…", "Hide captions", "Quit"]
+    for text, signal in (
+        ("Settings…", overlay.settings_requested),
+        ("History…", overlay.history_requested),
+        ("Hide captions", overlay.hide_requested),
+        ("Quit", overlay.quit_requested),
+    ):
+        with qtbot.waitSignal(signal, timeout=1000):
+            actions[text].trigger()

