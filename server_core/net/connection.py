@@ -181,6 +181,8 @@ class Connection:
                     "language": self.language or engine.language,
                     "sample_rate": SAMPLE_RATE,
                     "format": self.format.value,
+                    "device": engine.device,
+                    "dtype": engine.dtype,
                 }
             )
         except Exception as e:  # the client left right after connecting: nothing to serve
