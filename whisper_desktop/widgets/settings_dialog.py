@@ -36,6 +36,12 @@ from whisper_desktop.settings import LOOPBACK_HOST, SYSTEM_DEFAULT, Settings, ne
 
 log = logging.getLogger(__name__)
 
+COMPUTE_DEVICES = (
+    ("auto", "Automatic (the GPU where CUDA works)"),
+    ("cpu", "CPU"),
+    ("cuda", "NVIDIA GPU (CUDA)"),
+)
+
 DeviceLister = Callable[[], Sequence[str]]
 
 
@@ -109,10 +115,18 @@ class SettingsDialog(QDialog):
             self.language.setCurrentIndex(known)
         else:
             self.language.setEditText(settings.language)
+        self.device = QComboBox()
+        for code, label in COMPUTE_DEVICES:
+            self.device.addItem(label, code)
+        if self.device.findData(settings.device) < 0:  # e.g. cuda:1, set on the command line
+            self.device.addItem(settings.device, settings.device)
+        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
+        self.device.setToolTip("Where the model runs; a change applies at the next start")
         engine_box = QGroupBox("Transcription")
         ef = QFormLayout(engine_box)
         ef.addRow("Model", model_row)
         ef.addRow("Language", self.language)
+        ef.addRow("Device", self.device)
 
         # Audio
         self.mic_enabled = QCheckBox("Caption the microphone")
@@ -230,6 +244,7 @@ class SettingsDialog(QDialog):
         return self._initial.replace(
             model=self.model.currentText().strip() or self._initial.model,
             language=self.language_code(),
+            device=self.device.currentData() or self._initial.device,
             mic_enabled=self.mic_enabled.isChecked(),
             mic_device=self.mic_device.currentData() or SYSTEM_DEFAULT,
             system_enabled=self.system_enabled.isChecked(),
