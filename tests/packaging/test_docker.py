@@ -187,6 +187,21 @@ def test_cuda_image_is_the_cpu_image_on_cuda() -> None:
     assert "whl/cpu" in cpu.read_text() and "whl/cpu" not in gpu.read_text()
 
 
+def test_the_build_context_holds_what_the_images_copy() -> None:
+    """.dockerignore keeps .venv and the test artifacts out, and lets every COPY source in."""
+    allowed = {
+        line[1:].strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    }
+    assert "*" in (ROOT / ".dockerignore").read_text().splitlines()
+    for dockerfile in DOCKERFILES.values():
+        copied = [v.split()[:-1] for k, v in instructions(dockerfile) if k == "COPY"]
+        sources = {src for srcs in copied for src in srcs}
+        assert sources and sources <= allowed, (dockerfile, sources - allowed)
+        assert all((ROOT / src).exists() for src in sources)
+
+
 def test_the_entry_point_is_the_console_script() -> None:
     entry = json.loads(the(DOCKERFILES["cpu"], "ENTRYPOINT"))
     assert entry[:2] == ["whisper-desktop", "--server-only"]
