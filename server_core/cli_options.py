@@ -3,7 +3,8 @@
 Configuration comes, strongest first, from command-line flags, the process environment, a
 ``.env`` file in the working directory, and the defaults. The environment names are those of the
 reference system, so its users can switch over unchanged: ``WHISPER_MODEL_PATH`` (a model spec;
-``turbo.pt`` means ``turbo``), ``WHISPER_LAN`` (language) and ``WHISPER_LOG_LEVEL``.
+``turbo.pt`` means ``turbo``), ``WHISPER_LAN`` (language) and ``WHISPER_LOG_LEVEL``; ours is
+``WHISPER_DESKTOP_TOKEN`` (the token of the server).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Optional
 
-from server_core.config import DecodeOptions, EngineConfig
+from server_core.config import DEFAULT_MODEL, DEFAULT_MODEL_CUDA, DecodeOptions
 from server_core.languages import normalize_language
 from server_core.model_names import normalize_model_spec
 
@@ -24,6 +25,7 @@ DEFAULT_PORT = 9000
 ENV_MODEL = "WHISPER_MODEL_PATH"
 ENV_LANGUAGE = "WHISPER_LAN"
 ENV_LOG_LEVEL = "WHISPER_LOG_LEVEL"
+ENV_TOKEN = "WHISPER_DESKTOP_TOKEN"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -64,7 +66,7 @@ def layered_env(
 
 @dataclass
 class ModelChoice:
-    model: str
+    model: Optional[str]  # None: none was named; the device's default (config.default_model)
     language: str
 
 
@@ -72,7 +74,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         help=f"model: official name (tiny.en, base, turbo, ...), .pt file or CTranslate2 folder "
-        f"(env {ENV_MODEL}; default {EngineConfig().model})",
+        f"(env {ENV_MODEL}; default {DEFAULT_MODEL} on the CPU, {DEFAULT_MODEL_CUDA} on a GPU)",
     )
     parser.add_argument(
         "--language",
@@ -83,10 +85,14 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_model_choice(args: argparse.Namespace, env: Mapping[str, str]) -> ModelChoice:
-    """Flags over env vars over defaults; raises ValueError with a clear message."""
-    model = args.model or env.get(ENV_MODEL) or EngineConfig().model
+    """Flags over env vars over defaults; raises ValueError with a clear message. The model
+    stays None when neither names one: its default depends on the device."""
+    model = args.model or env.get(ENV_MODEL)
     language = args.language or env.get(ENV_LANGUAGE) or DecodeOptions().language
-    return ModelChoice(model=normalize_model_spec(model), language=normalize_language(language))
+    return ModelChoice(
+        model=normalize_model_spec(model) if model else None,
+        language=normalize_language(language),
+    )
 
 
 def resolve_log_level(flag: Optional[str], env: Mapping[str, str]) -> str:

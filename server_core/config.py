@@ -12,6 +12,10 @@ from typing import Literal, Optional
 SAMPLE_RATE = 16000
 FRAME_SECONDS = 0.02  # one encoder frame of Whisper
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "fp16", "int8")
+DTYPE_OF_PRECISION = {"fp32": "float32", "fp16": "float16", "int8": "int8"}
+DEFAULT_MODEL = "base"  # on the CPU, and whatever the device when it is not known yet
+DEFAULT_MODEL_CUDA = "turbo"  # the reference system's model, on a GPU
 TASKS = ("transcribe", "translate")
 LAG_POLICIES = ("skip", "keep")
 
@@ -71,7 +75,7 @@ class VadOptions:
 
 @dataclass(frozen=True)
 class EngineConfig:
-    model: str = "base"  # official name, .pt path, or CTranslate2 folder (see models/)
+    model: str = DEFAULT_MODEL  # official name, .pt path, or CTranslate2 folder (see models/)
     device: str = "auto"  # auto | cpu | cuda
     decode: DecodeOptions = field(default_factory=DecodeOptions)
     vad: VadOptions = field(default_factory=VadOptions)
@@ -79,7 +83,8 @@ class EngineConfig:
     max_lag: float = 30.0  # seconds of unprocessed audio before the lag policy applies
     lag_policy: Literal["skip", "keep"] = "skip"  # skip: drop oldest audio and tell the client
     threads: Optional[int] = None  # torch threads; None = every CPU core
-    precision: Literal["fp32", "int8"] = "fp32"  # int8: quantised linear layers (CPU only)
+    # auto: fp16 on CUDA, fp32 on the CPU; int8: quantised linear layers (CPU only)
+    precision: Literal["auto", "fp32", "fp16", "int8"] = "auto"
 
     @property
     def language(self) -> str:
@@ -89,7 +94,32 @@ class EngineConfig:
         self.decode.validate()
         if self.lag_policy not in LAG_POLICIES:
             raise ValueError(f"lag_policy must be one of {', '.join(LAG_POLICIES)}")
-        if self.precision not in ("fp32", "int8"):
-            raise ValueError("precision must be 'fp32' or 'int8'")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
         if self.max_batch < 1:
             raise ValueError("max_batch must be at least 1")
+
+
+def is_cuda(device: str) -> bool:
+    """``cuda`` or ``cuda:N``."""
+    return device == "cuda" or device.startswith("cuda:")
+
+
+def default_model(device: str) -> str:
+    """The model used when none is named: ``turbo`` on a GPU, ``base`` on the CPU."""
+    return DEFAULT_MODEL_CUDA if is_cuda(device) else DEFAULT_MODEL
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """The concrete precision on a resolved ``device``: ``auto`` is fp16 on CUDA, else fp32.
+
+    int8 is CPU-only (ValueError on a GPU). fp16 on the CPU is allowed when asked for by name
+    (it computes correctly, but slower than fp32 on most CPUs).
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "auto":
+        return "fp16" if is_cuda(device) else "fp32"
+    if precision == "int8" and is_cuda(device):
+        raise ValueError("precision int8 is for the CPU; on a GPU use fp16 (auto) or fp32")
+    return precision

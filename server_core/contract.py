@@ -66,7 +66,12 @@ class EngineHandle(Protocol):
     def language(self) -> str: ...
 
     @property
-    def device(self) -> str: ...
+    def device(self) -> str:
+        """The torch device the model runs on: ``cpu``, ``cuda`` or ``cuda:N``."""
+
+    @property
+    def dtype(self) -> str:
+        """What the model computes in: ``float32``, ``float16`` or ``int8`` (linear layers)."""
 
     def open_session(
         self,

@@ -23,3 +23,7 @@ class ModelError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(str(message).split()))
+
+
+class ComputeDeviceError(EngineError):
+    """The compute device asked for (``cuda``, ``cuda:1``, ...) is not there; one line."""

@@ -17,6 +17,7 @@ from server_core.cli_options import (
     DEFAULT_HOST,
     DEFAULT_PORT,
     ENV_LOG_LEVEL,
+    ENV_TOKEN,
     add_decode_option,
     add_model_options,
     decode_overrides,
@@ -24,9 +25,16 @@ from server_core.cli_options import (
     resolve_log_level,
     resolve_model_choice,
 )
-from server_core.config import DecodeOptions, EngineConfig
+from server_core.config import (
+    PRECISIONS,
+    DecodeOptions,
+    EngineConfig,
+    default_model,
+    resolve_precision,
+)
 from server_core.engine import Engine
-from server_core.errors import ModelError
+from server_core.engine.device import resolve_device
+from server_core.errors import ComputeDeviceError, ModelError
 from server_core.net.server import LocalServer, ServerError, ServerOptions
 
 log = logging.getLogger(__name__)
@@ -36,7 +44,7 @@ log = logging.getLogger(__name__)
 class ServeOptions:
     host: str
     port: int
-    model: str
+    model: Optional[str]  # None: the device's default (turbo on CUDA, base on the CPU)
     language: str
     token: Optional[str]
     max_clients: int
@@ -44,7 +52,7 @@ class ServeOptions:
     device: str
     log_level: str
     decode: dict = field(default_factory=dict)  # advanced DecodeOptions overrides
-    precision: str = "fp32"
+    precision: str = "auto"
     max_batch: int = 8
     threads: Optional[int] = None
     allowed_hosts: tuple[str, ...] = ()
@@ -64,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_options(p)
     p.add_argument(
         "--token",
-        help="token that non-loopback clients must present; generated when binding off loopback",
+        help=f"token that non-loopback clients must present (env {ENV_TOKEN}); generated when "
+        "binding off loopback",
     )
     p.add_argument("--max-clients", type=int, default=8, help="concurrent clients (default 8)")
     p.add_argument(
@@ -81,12 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="a client whose connection drops may resume its session this long (default 30; "
         "0 = off)",
     )
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="auto | cpu | cuda | cuda:N (default auto: cuda where it works, else cpu)",
+    )
     p.add_argument(
         "--precision",
-        choices=("fp32", "int8"),
-        default="fp32",
-        help="fp32, or int8 linear layers (CPU only; faster)",
+        choices=PRECISIONS,
+        default="auto",
+        help="auto (default: fp16 on CUDA, fp32 on the CPU), fp32, fp16, or int8 linear layers "
+        "(CPU only; faster)",
     )
     p.add_argument("--log-level", help=f"log level (env {ENV_LOG_LEVEL}; default WARNING)")
     p.add_argument(
@@ -138,7 +152,7 @@ def parse_serve_options(
         port=args.port,
         model=choice.model,
         language=choice.language,
-        token=args.token or None,
+        token=args.token or env.get(ENV_TOKEN) or None,
         max_clients=args.max_clients,
         idle_timeout=args.idle_timeout,
         device=args.device,
@@ -195,12 +209,19 @@ def main(argv: list[str]) -> int:
         level=opts.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
+    try:  # before the port and the model: a GPU that is not there is one line, not a download
+        device = resolve_device(opts.device)
+        precision = resolve_precision(opts.precision, device)
+    except (ComputeDeviceError, ValueError) as exc:
+        _error(str(exc))
+        return 2
+    model = opts.model or default_model(device)
     config = EngineConfig(
-        precision=opts.precision,
+        precision=precision,
         max_batch=opts.max_batch,
         threads=opts.threads,
-        model=opts.model,
-        device=opts.device,
+        model=model,
+        device=device,
         decode=DecodeOptions(language=opts.language, **opts.decode),
     )
     engine = Engine(config, progress=_say)
@@ -225,7 +246,7 @@ def main(argv: list[str]) -> int:
         _error(str(exc))
         return 1
     try:
-        _say(f"Loading model {opts.model} (language {opts.language}) ...")
+        _say(f"Loading model {model} (language {opts.language}) on {device}, {engine.dtype} ...")
         engine.start()
     except ModelError as exc:
         server.close()

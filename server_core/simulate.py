@@ -21,7 +21,7 @@ from server_core.audio.files import AudioFileError, read_wav
 from server_core.audio.pacing import push_in_real_time
 from server_core.config import SAMPLE_RATE, DecodeOptions, EngineConfig
 from server_core.engine import Engine
-from server_core.errors import ModelError
+from server_core.errors import ComputeDeviceError, ModelError
 from server_core.events import ClosedEvent, NoticeEvent, SessionEvent, TranscriptEvent
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         decode.validate()
         engine = Engine(config, progress=lambda m: print(m, file=sys.stderr))
         engine.start()
-    except (ModelError, ValueError) as e:
+    except (ModelError, ComputeDeviceError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
 

@@ -37,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", help="Whisper model: a name (tiny.en, base, …), a .pt or a folder")
     p.add_argument("--language", help="language code, or 'auto'")
+    p.add_argument(
+        "--device",
+        help="where the model runs: auto (the GPU where CUDA works), cpu, cuda or cuda:N "
+        "(default: the saved setting, auto at first)",
+    )
     p.add_argument("--data-dir", help="where history and settings live (default: user data dir)")
     p.add_argument("--port", type=int, help="port of the local server (default 9000)")
     p.add_argument("--no-server", action="store_true", help="do not accept remote clients")
@@ -66,6 +71,21 @@ def display_problem() -> str | None:
         if not handle:
             return f"cannot open the display {display}"
         x11.XCloseDisplay(handle)
+    return None
+
+
+def device_problem(device: str | None) -> str | None:
+    """Why ``--device`` cannot be used here (a GPU that is not there), or None. Checked before
+    Qt; only a device other than auto and cpu costs the import of torch."""
+    if device is None or device.strip().lower() in ("auto", "cpu"):
+        return None
+    from server_core.engine.device import resolve_device
+    from server_core.errors import ComputeDeviceError
+
+    try:
+        resolve_device(device)
+    except ComputeDeviceError as exc:
+        return str(exc)
     return None
 
 
@@ -119,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     # 2 cores: 78% -> 12% while listening to silence).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = build_parser().parse_args(argv)
+    problem = device_problem(args.device)
+    if problem:
+        print(f"whisper-desktop: {problem}", file=sys.stderr)
+        return 2
     problem = display_problem()
     if problem:
         print(
@@ -157,7 +181,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     overrides = Overrides(
-        model=args.model, language=args.language, port=args.port, no_server=args.no_server
+        model=args.model,
+        language=args.language,
+        device=args.device,
+        port=args.port,
+        no_server=args.no_server,
     )
     qsettings = open_qsettings(Path(args.data_dir).expanduser() if args.data_dir else None)
     app = DesktopApp(data_dir, qsettings, overrides)

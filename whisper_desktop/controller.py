@@ -349,6 +349,7 @@ class DesktopApp:
             language=h.language or self.settings.effective_language,
             server_url=url,
             clients=len(self.remote_clients),
+            device=", ".join(x for x in (h.device, h.dtype) if x),
         )
 
     def refresh_status(self) -> None:
@@ -469,6 +470,12 @@ class DesktopApp:
                 action.setChecked(getattr(new, enabled))  # starts or stops the capture
             elif device in changed and getattr(new, enabled):
                 self._restart_capture(cid)
+        if "device" in changed:  # the engine takes its device when it starts
+            log.info("device %s: used from the next start", new.device)
+            if self.tray is not None:
+                self.tray.notify(
+                    "Device changed", f"Whisper Desktop runs on {new.device} from its next start."
+                )
         if changed & SERVER_FIELDS:  # queued behind a start in progress
             self.host.restart_server(new.host_config())
         if "history_enabled" in changed:

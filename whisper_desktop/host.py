@@ -52,6 +52,7 @@ class HostState:
 class HostConfig:
     model: str
     language: str
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
     server_enabled: bool = True
     host: str = "127.0.0.1"
     port: int = 9000
@@ -81,7 +82,11 @@ def default_engine_factory(config: HostConfig, progress: Callable[[str], None]) 
     from server_core.engine import Engine
 
     return Engine(
-        EngineConfig(model=config.model, decode=DecodeOptions(language=config.language)),
+        EngineConfig(
+            model=config.model,
+            device=config.device,
+            decode=DecodeOptions(language=config.language),
+        ),
         progress=progress,
     )
 
@@ -137,6 +142,7 @@ class EngineWorker(QObject):
     state_changed = Signal(str, str)  # HostState, detail for people
     progress = Signal(str)  # model loading progress lines
     running = Signal(str, str)  # model, language of the engine that just started
+    placed = Signal(str, str)  # device, dtype of the engine that just started
     event = Signal(object)  # any session's engine event, emitted on engine threads
     session_opened = Signal(str, bool)  # client_id, is_local
     clients = Signal(list)  # [SessionInfo] every poll while running
@@ -188,6 +194,7 @@ class EngineWorker(QObject):
         self._model = str(getattr(engine, "model_name", config.model))
         self._language = str(getattr(engine, "language", config.language))
         self.running.emit(self._model, self._language)
+        self.placed.emit(str(getattr(engine, "device", "")), str(getattr(engine, "dtype", "")))
         if config.server_enabled:
             self._start_server(config)
         self._poll.start()
@@ -405,6 +412,8 @@ class EngineHost(QObject):
         self.server_info = ServerInfo()
         self.model = ""
         self.language = ""
+        self.device = ""  # the engine's device and dtype, once it runs
+        self.dtype = ""
         self._open_ids: set[str] = set()  # sessions announced and not yet closed
         self._stopping = False
         self.worker = EngineWorker(engine_factory, server_factory, poll_seconds)
@@ -422,6 +431,7 @@ class EngineHost(QObject):
         w.state_changed.connect(self._on_state)
         w.progress.connect(self._on_progress)
         w.running.connect(self._on_running)
+        w.placed.connect(self._on_placed)
         w.event.connect(self._on_event)
         w.session_opened.connect(self._on_opened)
         w.clients.connect(self._on_clients)
@@ -492,6 +502,10 @@ class EngineHost(QObject):
     @Slot(str, str)
     def _on_running(self, model: str, language: str) -> None:
         self.model, self.language = model, language
+
+    @Slot(str, str)
+    def _on_placed(self, device: str, dtype: str) -> None:
+        self.device, self.dtype = device, dtype
 
     @Slot(object)
     def _on_event(self, event: Any) -> None:

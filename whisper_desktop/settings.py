@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = "base"
 DEFAULT_LANGUAGE = "de"  # the reference system's; a first start takes the system locale's
 DEFAULT_PORT = 9000
+DEFAULT_DEVICE = "auto"  # the GPU where CUDA works, else the CPU
 LOOPBACK_HOST = "127.0.0.1"
 SYSTEM_DEFAULT = ""  # a device setting of "" means the system's default device
 
@@ -37,6 +38,7 @@ class Key(str, Enum):
 
     MODEL = "engine/model"
     LANGUAGE = "engine/language"
+    DEVICE = "engine/device"
     MIC_ENABLED = "capture/mic_enabled"
     MIC_DEVICE = "capture/mic_device"
     SYSTEM_ENABLED = "capture/system_enabled"
@@ -90,6 +92,7 @@ def _key(k: Key) -> dict[str, Key]:
 class Settings:
     model: str = field(default=DEFAULT_MODEL, metadata=_key(Key.MODEL))
     language: str = field(default=DEFAULT_LANGUAGE, metadata=_key(Key.LANGUAGE))
+    device: str = field(default=DEFAULT_DEVICE, metadata=_key(Key.DEVICE))  # auto|cpu|cuda[:N]
     mic_enabled: bool = field(default=True, metadata=_key(Key.MIC_ENABLED))
     mic_device: str = field(default=SYSTEM_DEFAULT, metadata=_key(Key.MIC_DEVICE))
     system_enabled: bool = field(default=True, metadata=_key(Key.SYSTEM_ENABLED))
@@ -131,6 +134,7 @@ class Settings:
         return HostConfig(
             model=self.model,
             language=self.effective_language,
+            device=self.device or DEFAULT_DEVICE,
             server_enabled=self.server_enabled,
             host=self.bind_host,
             port=self.port,
@@ -164,6 +168,7 @@ class Overrides:
 
     model: str | None = None
     language: str | None = None
+    device: str | None = None
     port: int | None = None
     no_server: bool = False
 
@@ -173,6 +178,8 @@ class Overrides:
             changes["model"] = self.model
         if self.language:
             changes["language"] = self.language
+        if self.device:
+            changes["device"] = self.device
         if self.port is not None:
             changes["port"] = self.port
         if self.no_server:

@@ -21,10 +21,11 @@ from typing import Any
 
 import torch
 
-from server_core.config import EngineConfig
+from server_core.config import DTYPE_OF_PRECISION, EngineConfig, is_cuda, resolve_precision
 from server_core.contract import SessionInfo
 from server_core.engine.alignatt import AlignAttDecoder
-from server_core.engine.precision import apply_precision
+from server_core.engine.device import resolve_device
+from server_core.engine.precision import apply_precision, dtype_name
 from server_core.engine.runner import Runner
 from server_core.engine.scheduler import Scheduler
 from server_core.engine.segmenter import import_silero, one_torch_thread
@@ -40,9 +41,8 @@ IDLE_WAIT = 0.1  # seconds the loop sleeps when nothing is ready and nobody wake
 
 
 def pick_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+    """The torch device for ``device`` (auto, cpu, cuda, cuda:N); ComputeDeviceError if absent."""
+    return resolve_device(device)
 
 
 def use_all_cores(threads: int | None = None) -> int:
@@ -99,7 +99,9 @@ class Engine:
         self._scheduler = Scheduler(config)
         self._last_tick = time.monotonic()
         self.model_name = config.model
-        self.device = pick_device(config.device)
+        self.device = pick_device(config.device)  # ComputeDeviceError: before any model loads
+        self.precision = resolve_precision(config.precision, self.device)
+        self._dtype = DTYPE_OF_PRECISION[self.precision]
         self.steps = 0
         # set to [] to record (served ids, ready ids) of every scheduler decision
         self.step_log: list[tuple[tuple[str, ...], tuple[str, ...]]] | None = None
@@ -111,6 +113,11 @@ class Engine:
         return self.config.decode.language
 
     @property
+    def dtype(self) -> str:
+        """What the model computes in: ``float16``, ``float32`` or ``int8`` (linear layers)."""
+        return self._dtype
+
+    @property
     def is_running(self) -> bool:
         return self._running
 
@@ -120,15 +127,16 @@ class Engine:
 
     def _load(self, spec: str):
         model = load_model(spec, device=self.device, progress=self._progress)
-        if self.device == "cuda":  # whisper keeps fp32 weights (its LayerNorm needs them)
+        if is_cuda(self.device):  # fp32 matrix products on tensor cores where fp32 is chosen
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
         model.eval()
-        apply_precision(model, self.config.precision)
+        apply_precision(model, self.precision)
+        self._dtype = dtype_name(model, self.precision)
         return model
 
     def _decoder(self, model) -> AlignAttDecoder:
-        return AlignAttDecoder(model, self.config.decode, self.config.precision)
+        return AlignAttDecoder(model, self.config.decode, self.precision)
 
     def start(self) -> None:
         if self._running:
@@ -137,7 +145,9 @@ class Engine:
         self._runner = Runner(self._decoder(self._load(self.config.model)))
         threads = use_all_cores(self.config.threads)
         self._warn_language(self.config.decode.language)
-        self._progress(f"model {self.model_name} ready on {self.device} ({threads} CPU threads)")
+        self._progress(
+            f"model {self.model_name} ready on {self.device}, {self.dtype} ({threads} CPU threads)"
+        )
         self._running = True
         self._stopping = None
         self._thread = threading.Thread(target=self._loop, name="whisper-engine", daemon=True)

@@ -106,6 +106,8 @@ def create_app(engine: EngineHandle, options: Optional[ApiOptions] = None) -> Fa
             "version": __version__,
             "model": engine.model_name,
             "language": engine.language,
+            "device": engine.device,
+            "dtype": engine.dtype,
             "clients": len(hub.connections),
             "max_clients": options.max_clients,
         }

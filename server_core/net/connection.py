@@ -268,6 +268,8 @@ class Connection:
                     "resumed": self.resumed,
                     "received_samples": held.samples,
                     "seq": held.relay.seq,
+                    "device": engine.device,
+                    "dtype": engine.dtype,
                 }
             )
         except Exception as e:  # the client left right after connecting: nothing to serve

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -10,6 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
+from websockets.asyncio.client import connect
 
 from server_core.cli_options import read_dotenv
 from server_core.languages import normalize_language
@@ -17,6 +21,7 @@ from server_core.model_names import normalize_model_spec
 from server_core.net.server import LocalServer, ServerError, ServerOptions, lan_address
 from server_core.serve import parse_serve_options
 from tests.support import ROOT
+from tests.support.server_helpers import ServerProcess, endpoint, run
 
 
 def test_dotenv_parsing(tmp_path: Path) -> None:
@@ -74,6 +79,17 @@ def test_flags_win_over_env_over_dotenv(tmp_path: Path) -> None:
     assert (opts.model, opts.language, opts.port, opts.max_clients) == ("tiny.en", "en", 9001, 3)
 
 
+def test_model_device_precision_and_token_defaults(tmp_path: Path) -> None:
+    opts = parse_serve_options([], environ={}, cwd=tmp_path)
+    # no model named: the device's default is chosen once the device is known (serve.main)
+    assert (opts.model, opts.device, opts.precision, opts.token) == (None, "auto", "auto", None)
+    env = {"WHISPER_DESKTOP_TOKEN": "from-env", "WHISPER_MODEL_PATH": ""}
+    opts = parse_serve_options(["--precision", "fp32"], environ=env, cwd=tmp_path)
+    assert (opts.model, opts.precision, opts.token) == (None, "fp32", "from-env")
+    opts = parse_serve_options(["--token", "flag", "--device", "cuda:1"], environ=env, cwd=tmp_path)
+    assert (opts.token, opts.device) == ("flag", "cuda:1")
+
+
 @pytest.mark.parametrize(
     "argv",
     [["--language", "xx"], ["--max-clients", "0"], ["--port", "70000"], ["--log-level", "loud"]],
@@ -115,6 +131,56 @@ def test_bad_language_flag_exits_2(tmp_path: Path) -> None:
     proc = _serve(["--language", "xx"], tmp_path, timeout=60)
     assert proc.returncode == 2 and "unknown language" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _one_error_line(proc: subprocess.CompletedProcess) -> str:
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_is_one_clear_line(tmp_path: Path) -> None:
+    t0 = time.monotonic()
+    proc = _serve(["--device", "cuda", "--port", "0"], tmp_path, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    line = _one_error_line(proc)
+    assert line.startswith("whisper-desktop: error: device 'cuda': CUDA is not available"), line
+    assert "Loading model" not in proc.stdout  # refused before turbo would be fetched
+    assert time.monotonic() - t0 < 30
+
+
+def test_unknown_device_and_int8_on_a_gpu_are_one_clear_line(tmp_path: Path) -> None:
+    proc = _serve(["--device", "tpu", "--port", "0"], tmp_path, timeout=60)
+    assert proc.returncode == 2 and "unknown device 'tpu'" in _one_error_line(proc)
+    if not torch.cuda.is_available():
+        return
+    proc = _serve(["--device", "cuda", "--precision", "int8", "--port", "0"], tmp_path)
+    assert proc.returncode == 2 and "int8 is for the CPU" in _one_error_line(proc)
+
+
+@pytest.mark.model
+@pytest.mark.skipif(torch.cuda.is_available(), reason="auto picks the GPU on this machine")
+def test_auto_device_is_the_cpu_with_base_in_fp32(tmp_path: Path) -> None:
+    """No CUDA here: --device auto picks the CPU, and the CPU's default model, base, in fp32;
+    /health and the "ready" message say so."""
+    env = {"WHISPER_MODEL_PATH": "", "WHISPER_LAN": "en"}
+    server = ServerProcess("--device", "auto", "--port", "0", env=env, cwd=tmp_path)
+    try:
+        server.wait_listening()
+        health = server.get("/health")
+        assert (health["model"], health["device"], health["dtype"]) == ("base", "cpu", "float32")
+
+        async def ready() -> dict:
+            async with connect(endpoint(server.ws_url, "probe")) as ws:
+                return json.loads(await asyncio.wait_for(ws.recv(), 30))
+
+        first = run(ready())
+        assert first["type"] == "ready" and first["model"] == "base", first
+        assert (first["device"], first["dtype"]) == ("cpu", "float32")
+    finally:
+        assert server.stop() == 0, server.output()
 
 
 def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:

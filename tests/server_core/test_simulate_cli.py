@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from server_core.audio.files import AudioFileError, read_wav
 
@@ -49,6 +50,21 @@ def test_unknown_model_is_one_clear_line(tmp_path):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert "no-such-model" in proc.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_is_one_clear_line(tmp_path):
+    wav = write_wav(tmp_path / "a.wav", np.zeros(1600, np.float32), 16000)
+    proc = run_simulate(str(wav), "--model", "tiny.en", "--device", "cuda")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert (
+        proc.stderr.strip().splitlines()
+        == [
+            "error: device 'cuda': CUDA is not available: this torch "
+            f"({torch.__version__}) is built without CUDA"
+        ]
+        or "no usable NVIDIA GPU" in proc.stderr
+    ), proc.stderr
 
 
 def test_beam_search_is_reserved(tmp_path):

@@ -141,7 +141,8 @@ class FakeEngine:
         final_text: str = " last.",
         progress: Callable[[str], None] | None = None,
     ) -> None:
-        self.model_name, self.language, self.device = model, language, "cpu"
+        self.model_name, self.language = model, language
+        self.device, self.dtype = "cpu", "float32"
         self.word_seconds, self.final_text = word_seconds, final_text
         self._progress = progress
         self._sessions: dict[str, FakeSession] = {}

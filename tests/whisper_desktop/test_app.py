@@ -10,6 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+import torch
+
 from tests.support import ROOT
 
 
@@ -42,6 +45,28 @@ def test_no_display_prints_one_line_and_suggests_server_only(tmp_path: Path) -> 
     )
     assert r.returncode == 2 and "cannot open the display :987" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_device_cuda_without_cuda_prints_one_line(tmp_path: Path) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "whisper_desktop", "--device", "cuda", "--data-dir", str(tmp_path)],
+        env=_clean_env(QT_QPA_PLATFORM="offscreen"),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    assert (
+        r.stderr.strip().splitlines()
+        == [
+            "whisper-desktop: device 'cuda': CUDA is not available: this torch "
+            f"({torch.__version__}) is built without CUDA"
+        ]
+        or "no usable NVIDIA GPU" in r.stderr
+    ), r.stderr
+    assert not list(tmp_path.iterdir())  # refused before any settings or log were made
 
 
 def test_second_launch_shows_the_first_and_exits(tmp_path: Path) -> None:

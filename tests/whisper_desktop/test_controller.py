@@ -180,6 +180,26 @@ def test_tray_actions_drive_the_app(qtbot, make_app, tmp_path: Path) -> None:
     assert app.engines[0].stopped and FakeServer.started[-1].stopped
 
 
+def test_the_device_is_shown_and_a_new_one_saved_for_the_next_start(
+    qtbot, make_app, tmp_path: Path
+) -> None:
+    configs = []
+
+    def factory(config, progress):
+        configs.append(config)
+        return desktop_engine(config, progress)
+
+    app = make_app(engine_factory=factory, device="cpu")  # as `--device cpu`
+    app.start()
+    qtbot.waitUntil(lambda: app.host.state == HostState.READY, timeout=5000)
+    assert [c.device for c in configs] == ["cpu"]
+    assert app.status_info().device == "cpu, float32"
+    assert "Device: cpu, float32" in app.tray.icon.toolTip()
+    app.apply_settings(app.settings.replace(device="cuda"))
+    assert load_settings(open_qsettings(tmp_path)).device == "cuda"
+    assert len(configs) == 1 and app.host.state == HostState.READY  # the engine runs on
+
+
 def test_remote_clients_are_counted_recorded_and_coloured(qtbot, make_app) -> None:
     app = make_app()
     app.start()

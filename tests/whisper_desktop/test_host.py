@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 from server_core.events import CloseReason
 from tests.support.fake_engine import FakeEngine
@@ -65,6 +66,21 @@ def test_every_request_runs_on_one_worker_thread(qtbot, host) -> None:
     assert {"factory", "start", "server", "open_session", "reconfigure", "stop"} <= whats
     threads = {ident for _, ident in host.calls}
     assert len(threads) == 1 and threading.get_ident() not in threads
+
+
+def test_the_host_knows_where_the_engine_runs(qtbot, host) -> None:
+    assert (host.device, host.dtype) == ("cpu", "float32")  # what the (fake) engine reports
+
+
+def test_the_engine_is_made_for_the_configured_device() -> None:
+    from server_core.errors import ComputeDeviceError
+    from whisper_desktop.host import default_engine_factory
+
+    engine = default_engine_factory(HostConfig("tiny.en", "en", device="cpu"), print)
+    assert (engine.device, engine.dtype, engine.model_name) == ("cpu", "float32", "tiny.en")
+    if not torch.cuda.is_available():  # a GPU that is not there: one line for the host's error
+        with pytest.raises(ComputeDeviceError, match="CUDA is not available"):
+            default_engine_factory(HostConfig("tiny.en", "en", device="cuda"), print)
 
 
 def test_an_aborted_remote_session_is_closed_by_its_event(qtbot, host) -> None:

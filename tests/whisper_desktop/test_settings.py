@@ -22,6 +22,7 @@ def test_settings_defaults_roundtrip_and_token(tmp_path: Path) -> None:
     qs = open_qsettings(tmp_path)
     s = load_settings(qs)
     assert s.model == "base" and s.port == 9000 and s.host == "127.0.0.1" and len(s.token) >= 16
+    assert s.device == "auto" and s.host_config().device == "auto"
     assert load_settings(open_qsettings(tmp_path)).token == s.token  # created once, kept
     changed = s.replace(
         model="tiny.en",
@@ -29,11 +30,13 @@ def test_settings_defaults_roundtrip_and_token(tmp_path: Path) -> None:
         overlay_opacity=0.5,
         overlay_geometry=(10, 20, 300, 100),
         mic_device="USB Mic",
+        device="cuda:1",
     )
     save_settings(qs, changed)
     again = load_settings(open_qsettings(tmp_path))
     assert again == changed
     assert (tmp_path / "settings.ini").read_text().count("tiny.en") == 1
+    assert again.host_config().device == "cuda:1"
 
 
 def test_settings_ignore_bad_values(tmp_path: Path) -> None:
@@ -50,6 +53,8 @@ def test_overrides_and_derived_values() -> None:
     s = Overrides(model="tiny.en", language="de", port=9100, no_server=True).apply(Settings())
     assert (s.model, s.language, s.port, s.server_enabled) == ("tiny.en", "de", 9100, False)
     assert s.effective_language == "en"  # English-only model
+    assert s.device == "auto"  # no --device: the saved one
+    assert Overrides(device="cpu").apply(Settings(device="cuda")).host_config().device == "cpu"
     assert Settings(lan_enabled=True).bind_host == "0.0.0.0"
     assert Settings(lan_enabled=False).bind_host == "127.0.0.1"
     assert Settings(host="192.168.1.5", lan_enabled=True).bind_host == "192.168.1.5"

@@ -39,6 +39,12 @@ from whisper_desktop.settings import LOOPBACK_HOST, SYSTEM_DEFAULT, Settings, ne
 
 log = logging.getLogger(__name__)
 
+COMPUTE_DEVICES = (
+    ("auto", "Automatic (the GPU where CUDA works)"),
+    ("cpu", "CPU"),
+    ("cuda", "NVIDIA GPU (CUDA)"),
+)
+
 DeviceLister = Callable[[], Sequence[str | tuple[str, str]]]  # names, or (name, description)
 ENGLISH_ONLY_NOTE = "English-only model: the language setting is not used"
 
@@ -127,11 +133,19 @@ class SettingsDialog(QDialog):
             self.language.setEditText(settings.language)
         self.language_note = QLabel(ENGLISH_ONLY_NOTE)
         self.language_note.setWordWrap(True)
+        self.device = QComboBox()
+        for code, label in COMPUTE_DEVICES:
+            self.device.addItem(label, code)
+        if self.device.findData(settings.device) < 0:  # e.g. cuda:1, set on the command line
+            self.device.addItem(settings.device, settings.device)
+        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
+        self.device.setToolTip("Where the model runs; a change applies at the next start")
         engine_box = QGroupBox("Transcription")
         ef = QFormLayout(engine_box)
         ef.addRow("Model", model_row)
         ef.addRow("Language", self.language)
         ef.addRow("", self.language_note)
+        ef.addRow("Device", self.device)
         self.model.currentTextChanged.connect(self._model_changed)
         self._model_changed()
 
@@ -281,6 +295,7 @@ class SettingsDialog(QDialog):
         return self._initial.replace(
             model=self.model_spec() or self._initial.model,
             language=self.language_code(),
+            device=self.device.currentData() or self._initial.device,
             mic_enabled=self.mic_enabled.isChecked(),
             mic_device=self.mic_device.currentData() or SYSTEM_DEFAULT,
             system_enabled=self.system_enabled.isChecked(),

@@ -28,6 +28,7 @@ class StatusInfo:
     language: str = ""
     server_url: str = ""
     clients: int = 0  # remote clients connected
+    device: str = ""  # where the model runs, e.g. "cuda, float16"; "" until it runs
 
     def title(self) -> str:
         words = {
@@ -43,6 +44,8 @@ class StatusInfo:
         if self.detail:
             lines.append(self.detail)
         lines.append(f"Model: {self.model or '—'}   Language: {self.language or '—'}")
+        if self.device:
+            lines.append(f"Device: {self.device}")
         lines.append(f"Server: {self.server_url or 'off'}")
         lines.append(f"Remote clients: {self.clients}")
         return "\n".join(lines)

@@ -79,6 +79,7 @@ def refused(ws) -> tuple[dict, int, str]:
 
 
 def test_ready_transcript_end_done(engine) -> None:
+    engine.device, engine.dtype = "cuda", "float16"  # "ready" says what the engine runs on
     with make_client(engine) as tc, tc.websocket_connect(ws_url("alice", language="de")) as ws:
         ready = ws.receive_json()
         token = ready.pop("resume_token")
@@ -93,6 +94,8 @@ def test_ready_transcript_end_done(engine) -> None:
             "resumed": False,
             "received_samples": 0,
             "seq": 0,
+            "device": "cuda",
+            "dtype": "float16",
         }
         ws.send_bytes(encode_frame(SECOND, FrameFormat.NPY))
         msg = ws.receive_json()
@@ -305,6 +308,10 @@ def test_health_and_clients(engine) -> None:
     with make_client(engine) as tc:
         health = tc.get("/health").json()
         assert health["status"] == "ok" and health["model"] == "fake" and health["clients"] == 0
+        assert (health["device"], health["dtype"]) == ("cpu", "float32")
+        engine.device, engine.dtype = "cuda:1", "float16"
+        assert tc.get("/health").json()["device"] == "cuda:1"
+        assert tc.get("/health").json()["dtype"] == "float16"
         with open_ws(tc, ws_url("k")) as ws:
             ws.receive_json()
             ws.send_bytes(encode_frame(SECOND[:8000], FrameFormat.NPY))

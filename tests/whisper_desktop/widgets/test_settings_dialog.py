@@ -50,6 +50,18 @@ def test_settings_dialog_edits_a_copy(qtbot) -> None:
     assert d.result_settings().mic_device == ""
 
 
+def test_settings_dialog_picks_the_compute_device(qtbot) -> None:
+    d = SettingsDialog(Settings())
+    qtbot.addWidget(d)
+    codes = [d.device.itemData(i) for i in range(d.device.count())]
+    assert codes == ["auto", "cpu", "cuda"] and d.result_settings().device == "auto"
+    d.device.setCurrentIndex(codes.index("cuda"))
+    assert d.result_settings().device == "cuda"
+    other = SettingsDialog(Settings(device="cuda:1"))  # from the command line: kept, selectable
+    qtbot.addWidget(other)
+    assert other.device.currentText() == "cuda:1" and other.result_settings().device == "cuda:1"
+
+
 def test_settings_dialog_survives_a_broken_audio_backend(qtbot) -> None:
     def broken() -> list[str]:
         raise OSError("no sound server")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from whisper_desktop.widgets.tray import AppActions, Tray
+from whisper_desktop.widgets.tray import AppActions, StatusInfo, Tray
 
 
 def test_tray_menu_has_every_action(qtbot) -> None:
@@ -12,3 +12,9 @@ def test_tray_menu_has_every_action(qtbot) -> None:
         "Whisper Desktop — loading", "-", "Microphone", "System audio", "Show captions", "-",
         "Transcript history…", "Connect a device…", "Settings…", "-", "Quit",
     ]  # fmt: skip
+
+
+def test_the_tooltip_names_the_device_once_the_model_runs() -> None:
+    assert "Device" not in StatusInfo(model="base").tooltip()
+    tip = StatusInfo(model="turbo", language="de", device="cuda, float16").tooltip()
+    assert "Model: turbo   Language: de\nDevice: cuda, float16\n" in tip
