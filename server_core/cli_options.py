@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Optional
 
-from server_core.config import DEFAULT_MODEL, DEFAULT_MODEL_CUDA, DecodeOptions
+from server_core.config import DEFAULT_MODEL, DEFAULT_MODEL_CUDA, TASKS, DecodeOptions
 from server_core.languages import normalize_language
 from server_core.model_names import normalize_model_spec
 
@@ -102,6 +102,56 @@ def resolve_log_level(flag: Optional[str], env: Mapping[str, str]) -> str:
     if level not in LOG_LEVELS:
         raise ValueError(f"unknown log level {level!r}; use one of {', '.join(LOG_LEVELS)}")
     return level
+
+
+# The engine's task and prompts: a flag, else the environment (the reference system's WHISPER_
+# naming), else the default. Clients may choose their own per connection.
+TASK_FLAGS = {
+    "task": "WHISPER_TASK",
+    "init_prompt": "WHISPER_INIT_PROMPT",
+    "static_prompt": "WHISPER_STATIC_PROMPT",
+    "beams": "WHISPER_BEAMS",
+}
+
+
+def add_task_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--task",
+        choices=TASKS,
+        help="transcribe (default), or translate into English (env WHISPER_TASK)",
+    )
+    parser.add_argument(
+        "--init-prompt", help="initial context text, trimmed like any (env WHISPER_INIT_PROMPT)"
+    )
+    parser.add_argument(
+        "--static-prompt",
+        help="text always kept in the prompt, e.g. domain words (env WHISPER_STATIC_PROMPT)",
+    )
+    parser.add_argument(
+        "--beams",
+        type=int,
+        help="1 = greedy; beam search is not implemented yet (env WHISPER_BEAMS)",
+    )
+
+
+def task_overrides(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, object]:
+    """The task flags over their environment variables, as DecodeOptions fields."""
+    out: dict[str, object] = {}
+    for name, var in TASK_FLAGS.items():
+        value = getattr(args, name)
+        if value is None and env.get(var):
+            value = env[var]
+        if value is not None:
+            out[name] = value
+    if "task" in out and out["task"] not in TASKS:
+        raise ValueError(f"{TASK_FLAGS['task']}={out['task']!r}: use one of {', '.join(TASKS)}")
+    if "beams" in out:
+        try:
+            out["beams"] = int(out["beams"])  # type: ignore[arg-type]
+        except ValueError:
+            raise ValueError(f"beams must be a whole number, not {out['beams']!r}") from None
+    replace(DecodeOptions(), **out).validate()  # type: ignore[arg-type]
+    return out
 
 
 def add_decode_option(parser: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ from typing import Optional, Protocol, runtime_checkable
 
 import numpy as np
 
+from server_core.config import SessionOptions
 from server_core.events import Listener
 
 
@@ -80,13 +81,21 @@ class EngineHandle(Protocol):
         *,
         language: Optional[str] = None,
         meta: Optional[dict] = None,
+        options: Optional[SessionOptions] = None,
     ) -> SessionHandle:
-        """DuplicateSessionError if the id is open; EngineError if the engine is not running."""
+        """DuplicateSessionError if the id is open; EngineError if the engine is not running;
+        ValueError for bad options."""
 
     def sessions(self) -> list[SessionInfo]: ...
 
-    def reconfigure(self, model: Optional[str] = None, language: Optional[str] = None) -> None:
-        """Blocking; switches without dropping sessions. ModelError/ValueError leave the old."""
+    def reconfigure(
+        self,
+        model: Optional[str] = None,
+        language: Optional[str] = None,
+        options: Optional[SessionOptions] = None,
+    ) -> None:
+        """Blocking; switches without dropping sessions. ModelError/ValueError leave the old.
+        ``options`` sets the task and prompts of sessions that did not choose their own."""
 
     def stop(self, flush: bool = True, timeout: float = 30.0) -> None: ...
 

@@ -20,10 +20,12 @@ from server_core.cli_options import (
     ENV_TOKEN,
     add_decode_option,
     add_model_options,
+    add_task_options,
     decode_overrides,
     layered_env,
     resolve_log_level,
     resolve_model_choice,
+    task_overrides,
 )
 from server_core.config import (
     PRECISIONS,
@@ -99,8 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision",
         choices=PRECISIONS,
         default="auto",
-        help="auto (default: fp16 on CUDA, fp32 on the CPU), fp32, fp16, or int8 linear layers "
-        "(CPU only; faster)",
+        help="auto (default: fp16 on CUDA; bf16 on a CPU with bfloat16 instructions, else fp32), "
+        "fp32, bf16 (the encoder's products in bfloat16), fp16, or int8 linear layers (CPU only)",
     )
     p.add_argument("--log-level", help=f"log level (env {ENV_LOG_LEVEL}; default WARNING)")
     p.add_argument(
@@ -121,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a host name clients may use besides addresses, localhost and this machine's names "
         "(against DNS rebinding; repeatable; '*' allows any, e.g. behind a proxy)",
     )
+    add_task_options(p)
     add_decode_option(p)
     return p
 
@@ -157,7 +160,7 @@ def parse_serve_options(
         idle_timeout=args.idle_timeout,
         device=args.device,
         log_level=resolve_log_level(args.log_level, env),
-        decode=decode_overrides(args.decode),
+        decode=decode_overrides(args.decode) | task_overrides(args, env),
         precision=args.precision,
         max_batch=args.max_batch,
         threads=args.threads,

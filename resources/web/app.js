@@ -16,6 +16,13 @@ let audio = null; // { ctx, stream, node }
 let running = false;
 let backoff = 500;
 const utterances = new Map(); // client_id -> open utterance element
+// Resume after a dropped connection: the session's token, the last event seen, and the audio
+// sent (the last KEEP_SECONDS of it) or captured while disconnected, to send again.
+const KEEP_SECONDS = 30;
+const resume = { token: null, lastSeq: 0 };
+const sent = { total: 0, frames: [] }; // frames: [offset in samples, Float32Array]
+let waiting = [];
+let live = false; // "ready" came on the current connection
 
 function setStatus(text, isError = false) {
   $('status').textContent = text;
@@ -32,6 +39,10 @@ function wsUrl() {
   const q = new URLSearchParams({ client_id: $('client-id').value, format: $('format').value });
   if ($('language').value.trim()) q.set('language', $('language').value.trim());
   if (params.get('token')) q.set('token', params.get('token'));
+  if (resume.token) {
+    q.set('resume', resume.token);
+    q.set('last_seq', String(resume.lastSeq));
+  }
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   return `${scheme}://${location.host}/ws/transcription?${q}`;
 }
@@ -71,13 +82,40 @@ function showLine(cls, text) {
   $('captions').append(el);
 }
 
+function seenBefore(msg) {
+  if (typeof msg.seq !== 'number') return false;
+  if (msg.seq <= resume.lastSeq) return true; // sent again after a reconnect
+  resume.lastSeq = msg.seq;
+  return false;
+}
+
+function onReady(msg) {
+  resume.token = msg.resume_token || null;
+  if (msg.resumed) {
+    const have = msg.received_samples || 0;
+    for (const [offset, frame] of sent.frames) {
+      if (offset + frame.length > have) socket.send(toWire(frame.slice(Math.max(0, have - offset))));
+    }
+  } else {
+    resume.lastSeq = 0;
+    sent.total = 0;
+    sent.frames = [];
+  }
+  live = true;
+  const queued = waiting;
+  waiting = [];
+  queued.forEach(sendFrame);
+}
+
 function onMessage(event) {
   let msg;
   try { msg = JSON.parse(event.data); } catch { return; }
+  if (seenBefore(msg)) return;
   switch (msg.type) {
     case 'ready':
       state.ready = msg;
       backoff = 500;
+      onReady(msg);
       setStatus(`Listening — model ${msg.model}, language ${msg.language}, as "${msg.client_id}".`);
       break;
     case 'transcript':
@@ -107,6 +145,7 @@ function connect() {
   ws.onclose = (ev) => {
     if (socket !== ws) return;
     socket = null;
+    live = false;
     if (!running) return;
     if ([1003, 1008, 1009].includes(ev.code)) {
       setStatus(`Refused by the server: ${ev.reason || ev.code}`, true);
@@ -133,8 +172,15 @@ function toWire(frame) {
 }
 
 function sendFrame(frame) {
-  if (!socket || socket.readyState !== WebSocket.OPEN) return; // captions resume on reconnect
+  if (!live || !socket || socket.readyState !== WebSocket.OPEN) {
+    waiting.push(frame); // sent once the connection is back (the last KEEP_SECONDS of it)
+    while (waiting.length > (KEEP_SECONDS * TARGET_RATE) / frame.length) waiting.shift();
+    return;
+  }
   socket.send(toWire(frame));
+  sent.frames.push([sent.total, frame]);
+  sent.total += frame.length;
+  while (sent.total - sent.frames[0][0] > KEEP_SECONDS * TARGET_RATE) sent.frames.shift();
   state.sentSeconds += frame.length / TARGET_RATE;
 }
 
@@ -177,6 +223,8 @@ async function start() {
   if (running) return;
   running = true;
   state.done = false;
+  resume.token = null; // a new start is a new session
+  waiting = [];
   $('start').disabled = true;
   $('stop').disabled = false;
   setStatus('Opening the microphone…');

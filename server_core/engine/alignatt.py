@@ -136,6 +136,7 @@ class AlignAttDecoder:
     def __init__(self, model: Whisper, options: DecodeOptions, precision: str = "fp32"):
         self.model = model
         self.options = options
+        self.precision = precision
         heads = (
             model.alignment_heads.to_dense()
             if model.alignment_heads.is_sparse
@@ -155,9 +156,10 @@ class AlignAttDecoder:
     def multilingual(self) -> bool:
         return self.model.is_multilingual
 
-    def tokenizer(self, language: str | None) -> Tokenizer:
+    def tokenizer(self, language: str | None, task: str | None = None) -> Tokenizer:
         lang = language if self.multilingual else None
-        return _tokenizer(self.multilingual, self.model.num_languages, lang, self.options.task)
+        task = task or self.options.task
+        return _tokenizer(self.multilingual, self.model.num_languages, lang, task)
 
     def encode_text(self, text: str) -> list[int]:
         if not text.strip():

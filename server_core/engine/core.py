@@ -16,12 +16,18 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import torch
 
-from server_core.config import DTYPE_OF_PRECISION, EngineConfig, is_cuda, resolve_precision
+from server_core.config import (
+    DTYPE_OF_PRECISION,
+    EngineConfig,
+    SessionOptions,
+    is_cuda,
+    resolve_precision,
+)
 from server_core.contract import SessionInfo
 from server_core.engine.alignatt import AlignAttDecoder
 from server_core.engine.device import resolve_device
@@ -75,6 +81,7 @@ class _Reconfigure(_Command):
     name: str | None
     model: Any  # a loaded whisper model, or None
     language: str | None
+    options: SessionOptions | None = None  # new engine-wide task and prompts
 
 
 @dataclass
@@ -177,9 +184,12 @@ class Engine:
         *,
         language: str | None = None,
         meta: dict | None = None,
+        options: SessionOptions | None = None,
     ) -> Session:
         if language is not None:
             language = normalize_language(language)
+        if options is not None:
+            options.validate()
         if not self._running or self._stopping is not None:
             raise EngineError("the engine is not running")
         if client_id in self._published:
@@ -193,6 +203,7 @@ class Engine:
             self._request_abort,
             language=language,
             meta=meta,
+            options=options,
         )
         return self._call(_Open(session))
 
@@ -215,18 +226,26 @@ class Engine:
                 language,
             )
 
-    def reconfigure(self, model: str | None = None, language: str | None = None) -> None:
-        """Switch model and/or default language without dropping sessions (blocking).
+    def reconfigure(
+        self,
+        model: str | None = None,
+        language: str | None = None,
+        options: SessionOptions | None = None,
+    ) -> None:
+        """Switch model, default language and/or task and prompts without dropping sessions
+        (blocking); ``options`` here changes what sessions without their own choice use.
 
         A new model is loaded here, in the caller's thread; the loop then closes every open
         utterance with the old model and swaps, so no text is lost or mixed.
         """
         if language is not None:
             language = normalize_language(language)
+        if options is not None:
+            options.validate()
         loaded = None
         if model is not None and model != self.model_name:
             loaded = self._load(model)
-        command = _Reconfigure(model if loaded is not None else None, loaded, language)
+        command = _Reconfigure(model if loaded is not None else None, loaded, language, options)
         if self._running:
             self._call(command)
         else:
@@ -286,7 +305,7 @@ class Engine:
             if s.client_id in self._sessions:
                 raise DuplicateSessionError(s.client_id)
             assert self._runner is not None
-            s.set_context(self._runner.initial_context())
+            s.set_context(self._runner.initial_context(s))
             self._sessions[s.client_id] = s
             self._publish()
             log.info("session %s opened", s.client_id)
@@ -372,9 +391,15 @@ class Engine:
             decode = replace(self.config.decode, language=command.language)
             self._set_config(replace(self.config, decode=decode))
             self._warn_language(command.language)
+        if command.options is not None:
+            changes = {k: v for k, v in asdict(command.options).items() if v is not None}
+            decode = replace(self.config.decode, **changes)
+            self._set_config(replace(self.config, decode=decode))
+        task = self.config.decode.task
         for s in list(self._sessions.values()):
             s.emitter.notice(
-                "config_changed", f"now using model {self.model_name}, language {self.language}"
+                "config_changed",
+                f"now using model {self.model_name}, language {self.language}, task {task}",
             )
 
     def _set_config(self, config: EngineConfig) -> None:
@@ -398,7 +423,6 @@ class Engine:
         self.model_name = name
         self.config = replace(self.config, model=name)
         use_all_cores(self.config.threads)
-        context = self._runner.initial_context()
         for s in list(self._sessions.values()):
-            s.restart(context)
+            s.restart(self._runner.initial_context(s))
         log.info("switched to model %s", name)

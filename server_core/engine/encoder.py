@@ -28,9 +28,15 @@ FULL_SAMPLES = 30 * SAMPLE_RATE
 
 class Encoder:
     def __init__(
-        self, model: Whisper, pad_seconds: float, bucket_seconds: float, tail_seconds: float = 0.0
+        self,
+        model: Whisper,
+        pad_seconds: float,
+        bucket_seconds: float,
+        tail_seconds: float = 0.0,
+        autocast: torch.dtype | None = None,
     ) -> None:
         self.model = model
+        self.autocast = autocast  # products in this dtype; features come back in the model's
         self.pad = int(pad_seconds * SAMPLE_RATE)
         self.bucket = max(SAMPLES_PER_FRAME, int(bucket_seconds * SAMPLE_RATE))
         self.full = pad_seconds >= 30
@@ -77,7 +83,11 @@ class Encoder:
         dtype = next(self.model.parameters()).dtype
         for length, rows in groups.items():
             mels = torch.stack([self.mel(windows[i], length) for i in rows])
-            features = self.forward(mels.to(device, dtype))
+            if self.autocast is None:
+                features = self.forward(mels.to(device, dtype))
+            else:
+                with torch.autocast(device.type, dtype=self.autocast):
+                    features = self.forward(mels.to(device, dtype)).to(dtype)
             for k, i in enumerate(rows):
                 out[i] = features[k]
         return [f for f in out if f is not None]

@@ -22,7 +22,8 @@ from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
 from torch.ao.quantization import quantize_dynamic
 from torch.ao.quantization.qconfig import per_channel_dynamic_qconfig
 
-PRECISIONS = ("fp32", "fp16", "int8")
+PRECISIONS = ("fp32", "bf16", "fp16", "int8")
+ENCODER_AUTOCAST = {"bf16": torch.bfloat16}  # precisions whose encoder runs under autocast
 
 
 def int8_linear(weight: torch.Tensor, bias: torch.Tensor | None = None) -> nn.Module:
@@ -47,7 +48,7 @@ def apply_precision(model: whisper.model.Whisper, precision: str) -> None:
     """Convert ``model`` in place; fp32 leaves it as it is."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    if precision == "fp32":
+    if precision in ("fp32", "bf16"):  # bf16: the weights stay fp32, the encoder autocasts
         return
     if precision == "fp16":
         half_precision(model)
@@ -62,6 +63,6 @@ def apply_precision(model: whisper.model.Whisper, precision: str) -> None:
 
 def dtype_name(model: whisper.model.Whisper, precision: str) -> str:
     """What the model computes in, for people: ``float16``, ``float32`` or ``int8``."""
-    if precision == "int8":
-        return "int8"
+    if precision in ("int8", "bf16"):
+        return {"int8": "int8", "bf16": "bfloat16"}[precision]
     return str(model.encoder.conv1.weight.dtype).removeprefix("torch.")

@@ -9,6 +9,7 @@ import time
 from server_core.config import DecodeOptions
 from server_core.engine.alignatt import AlignAttDecoder, StepRequest
 from server_core.engine.encoder import Encoder
+from server_core.engine.precision import ENCODER_AUTOCAST
 from server_core.engine.session import Job, Session
 
 log = logging.getLogger(__name__)
@@ -26,12 +27,29 @@ class Runner:
     def set_options(self, options: DecodeOptions) -> None:
         self.decoder.options = options
         self.encoder = Encoder(
-            self.decoder.model, options.encoder_pad, options.encoder_bucket, options.encoder_tail
+            self.decoder.model,
+            options.encoder_pad,
+            options.encoder_bucket,
+            options.encoder_tail,
+            autocast=ENCODER_AUTOCAST.get(self.decoder.precision),
         )
-        self._static = self.decoder.encode_text(options.static_prompt)
+        self._texts: dict[str, list[int]] = {}
 
-    def initial_context(self) -> list[int]:
-        return self.decoder.encode_text(self.options.init_prompt)
+    def _encoded(self, text: str) -> list[int]:
+        tokens = self._texts.get(text)
+        if tokens is None:
+            if len(self._texts) > 256:
+                self._texts.clear()
+            tokens = self._texts[text] = self.decoder.encode_text(text)
+        return tokens
+
+    def initial_context(self, session: Session | None = None) -> list[int]:
+        own = session.options.init_prompt if session is not None else None
+        return list(self._encoded(self.options.init_prompt if own is None else own))
+
+    def _static(self, session: Session) -> list[int]:
+        own = session.options.static_prompt
+        return self._encoded(self.options.static_prompt if own is None else own)
 
     def run(self, jobs: list[Job]) -> float:
         """Run the jobs; return the seconds it took. A failure costs only its own jobs."""
@@ -49,8 +67,8 @@ class Runner:
             state = job.window.state
             if state.language is None:
                 state.language = self._language_for(job.session, feats)
-            tokenizer = self.decoder.tokenizer(state.language)
-            prompt = self.decoder.prompt(tokenizer, job.session.context, self._static)
+            tokenizer = self.decoder.tokenizer(state.language, job.session.options.task)
+            prompt = self.decoder.prompt(tokenizer, job.session.context, self._static(job.session))
             requests.append(
                 StepRequest(
                     feats, job.audio.shape[0], tokenizer, prompt, state, job.final, job.full

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from server_core.config import SAMPLE_RATE, VadOptions
+from server_core.config import SAMPLE_RATE, SessionOptions, VadOptions
 from server_core.contract import SessionInfo, SessionState
 from server_core.engine.emitter import Emitter
 from server_core.engine.inbox import Inbox, SessionStatus
@@ -50,9 +50,11 @@ class Session:
         request_abort: Callable[[Session], None],
         language: str | None = None,
         meta: dict | None = None,
+        options: SessionOptions | None = None,
     ):
         self.client_id = client_id
         self.language = language
+        self.options = options or SessionOptions()
         self.meta = dict(meta or {})
         self._wake = wake
         self._request_abort = request_abort

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.websockets import WebSocketState
 
 from server_core import __version__
+from server_core.config import TASKS, SessionOptions
 from server_core.contract import EngineHandle, SessionInfo
 from server_core.languages import normalize_language
 from server_core.model_names import normalize_model_spec
@@ -40,6 +41,9 @@ def _client_info(info: SessionInfo) -> dict:
     }
 
 
+CONFIG_KEYS = ("model", "language", "task", "init_prompt", "static_prompt", "beams")
+
+
 def _denied(reason: str) -> JSONResponse:
     return JSONResponse({"error": "unauthorized", "message": reason}, status_code=401)
 
@@ -56,19 +60,29 @@ async def _config_request(request: Request) -> dict[str, str]:
         if not isinstance(data, dict):
             raise ValueError("the body must be a JSON object")
         values.update({k: v for k, v in data.items() if v not in (None, "")})
-    for key in ("model", "language", "lan"):
+    for key in (*CONFIG_KEYS, "lan"):
         if request.query_params.get(key):
             values[key] = request.query_params[key]
     if "lan" in values:
         values.setdefault("language", values.pop("lan"))
-    unknown = set(values) - {"model", "language"}
+    if "beams" in values:
+        if str(values.pop("beams")) != "1":
+            raise ValueError("beams must be 1: beam search is not implemented yet (greedy)")
+        values.setdefault("task", None)  # a request of only beams=1 changes nothing
+    unknown = set(values) - set(CONFIG_KEYS)
     if unknown:
-        raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        raise ValueError(
+            f"unknown setting(s): {', '.join(sorted(unknown))}; known: {', '.join(CONFIG_KEYS)}"
+        )
     if not values:
-        raise ValueError("give 'model' and/or 'language' (JSON body or ?model=..&lan=..)")
+        raise ValueError(
+            f"give one or more of {', '.join(CONFIG_KEYS)} (JSON body or ?model=..&lan=..)"
+        )
     for key, value in values.items():
-        if not isinstance(value, str):
+        if value is not None and not isinstance(value, str):
             raise ValueError(f"{key} must be a string")
+    if values.get("task") not in (None, *TASKS):
+        raise ValueError(f"task must be one of {', '.join(TASKS)}")
     return values
 
 
@@ -130,13 +144,18 @@ def create_app(engine: EngineHandle, options: Optional[ApiOptions] = None) -> Fa
             language = values.get("language")
             model = normalize_model_spec(model) if model else None
             language = normalize_language(language) if language else None
+            decode = SessionOptions(
+                values.get("task"), values.get("init_prompt"), values.get("static_prompt")
+            )
+            decode = decode if decode != SessionOptions() else None
         except ValueError as e:
             return JSONResponse({"error": "bad_request", "message": str(e)}, status_code=400)
         async with hub.config_lock:
             loop = asyncio.get_running_loop()
             try:
                 await loop.run_in_executor(
-                    None, lambda: engine.reconfigure(model=model, language=language)
+                    None,
+                    lambda: engine.reconfigure(model=model, language=language, options=decode),
                 )
             except Exception as e:  # ModelError, ValueError: the old model stays
                 log.warning("reconfigure(model=%s, language=%s) failed: %s", model, language, e)
@@ -148,7 +167,8 @@ def create_app(engine: EngineHandle, options: Optional[ApiOptions] = None) -> Fa
                     status_code=400,
                 )
         log.info("reconfigured: model=%s language=%s", engine.model_name, engine.language)
-        return {"status": "ok", "model": engine.model_name, "language": engine.language}
+        reply = {"status": "ok", "model": engine.model_name, "language": engine.language}
+        return reply | {k: v for k, v in values.items() if k not in reply and v is not None}
 
     @app.get("/", include_in_schema=False)
     async def index():

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Optional
 from fastapi import WebSocket
 
 from server_core.audio.wire import FrameError, FrameFormat, decode_frame
-from server_core.config import SAMPLE_RATE
+from server_core.config import SAMPLE_RATE, TASKS, SessionOptions
 from server_core.contract import SessionHandle
 from server_core.errors import DuplicateSessionError
 from server_core.events import ClosedEvent, CloseReason, NoticeEvent
@@ -214,6 +214,7 @@ class Connection:
             except ValueError as e:
                 raise Refused(CLOSE_POLICY, "bad_language", str(e)) from None
         self.language = language
+        options = session_options(q)  # Refused with the allowed values
         token = q.get("resume")
         if token and self._resume(token):
             self._attach(_last_seq(q.get("last_seq")))
@@ -227,7 +228,12 @@ class Connection:
             await asyncio.to_thread(parked.wait_closed, 10.0)
         try:  # in a thread: opening a session loads its VAD state, which takes a moment
             self.session = await asyncio.to_thread(
-                engine.open_session, self.client_id, relay.listener, language=language, meta=meta
+                engine.open_session,
+                self.client_id,
+                relay.listener,
+                language=language,
+                meta=meta,
+                options=options,
             )
         except DuplicateSessionError:
             self.hub.release(self)
@@ -458,3 +464,18 @@ def _last_seq(value: Optional[str]) -> Optional[int]:
         return int(value) if value else None
     except ValueError:
         return None
+
+
+def session_options(q) -> SessionOptions:
+    """``task``, ``init_prompt``, ``static_prompt`` and ``beams`` of the query."""
+    task = q.get("task") or None
+    if task is not None and task not in TASKS:
+        raise Refused(CLOSE_POLICY, "bad_task", f"task must be one of {', '.join(TASKS)}")
+    beams = q.get("beams")
+    if beams not in (None, "", "1"):
+        raise Refused(
+            CLOSE_POLICY,
+            "bad_beams",
+            "beams must be 1: beam search is not implemented yet (greedy decoding)",
+        )
+    return SessionOptions(task, q.get("init_prompt"), q.get("static_prompt"))

@@ -44,6 +44,7 @@ class FakeSession:
         self.aborted = False
         self.closed = threading.Event()
         self.chunks: list[np.ndarray] = []
+        self.options = None  # the SessionOptions it was opened with
 
     # -- SessionHandle (any thread) ------------------------------------------------------------
 
@@ -150,6 +151,7 @@ class FakeEngine:
         self._jobs: queue.Queue = queue.Queue()
         self.aborted: list[str] = []
         self.reconfigured: list[tuple] = []
+        self.reconfigured_options: list = []
         self.stopped = False
         self.calls: list[tuple[str, int]] = []  # (EngineHandle method, thread ident)
         self._thread = threading.Thread(target=self._loop, daemon=True, name="fake-engine")
@@ -179,14 +181,19 @@ class FakeEngine:
         if self._progress is not None:
             self._progress("loading the fake model")
 
-    def open_session(self, client_id, listener, *, language=None, meta=None) -> FakeSession:
+    def open_session(
+        self, client_id, listener, *, language=None, meta=None, options=None
+    ) -> FakeSession:
         self._called("open_session")
+        if options is not None:
+            options.validate()
         with self._lock:
             if self.stopped:
                 raise EngineError("the engine has stopped")
             if client_id in self._sessions:
                 raise DuplicateSessionError(client_id)
             s = FakeSession(self, client_id, listener, language, meta)
+            s.options = options
             self._sessions[client_id] = s
             return s
 
@@ -196,10 +203,15 @@ class FakeEngine:
             open_now = list(self._sessions.values())
         return [s.info() for s in open_now]
 
-    def reconfigure(self, model: Optional[str] = None, language: Optional[str] = None) -> None:
+    def reconfigure(
+        self, model: Optional[str] = None, language: Optional[str] = None, options=None
+    ) -> None:
         self._called("reconfigure")
         if model == "missing-model":
             raise ValueError("no such model: missing-model")
+        if options is not None:
+            options.validate()
+            self.reconfigured_options.append(options)
         self.reconfigured.append((model, language))
         if model:
             self.model_name = model

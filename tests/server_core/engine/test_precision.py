@@ -38,8 +38,8 @@ def test_int8_quantises_every_linear_layer_and_keeps_the_words(speech_dir) -> No
 
 def test_unknown_precision_is_refused_with_the_choices() -> None:
     model = _tiny_model()
-    with pytest.raises(ValueError, match="fp32, fp16, int8"):
-        apply_precision(model, "bf16")
+    with pytest.raises(ValueError, match="fp32, bf16, fp16, int8"):
+        apply_precision(model, "bf8")
     apply_precision(model, "fp32")  # as trained: unchanged
     assert any(type(m) is whisper.model.Linear for m in model.modules())
     assert dtype_name(model, "fp32") == "float32"
@@ -59,13 +59,15 @@ def test_fp16_halves_everything_but_the_layer_norms() -> None:
 def test_auto_precision_and_default_model_follow_the_device() -> None:
     assert resolve_precision("auto", "cuda") == "fp16"
     assert resolve_precision("auto", "cuda:1") == "fp16"
-    assert resolve_precision("auto", "cpu") == "fp32"
+    assert resolve_precision("auto", "cpu", cpu_bf16=False) == "fp32"
+    assert resolve_precision("auto", "cpu", cpu_bf16=True) == "bf16"
+    assert resolve_precision("auto", "cuda", cpu_bf16=True) == "fp16"
     assert resolve_precision("fp32", "cuda") == "fp32"  # the flag that forces fp32
     assert resolve_precision("fp16", "cpu") == "fp16"  # by name only
     assert resolve_precision("int8", "cpu") == "int8"
     with pytest.raises(ValueError, match="int8 is for the CPU"):
         resolve_precision("int8", "cuda")
-    with pytest.raises(ValueError, match="auto, fp32, fp16, int8"):
+    with pytest.raises(ValueError, match="auto, fp32, bf16, fp16, int8"):
         resolve_precision("half", "cpu")
     assert (default_model("cuda"), default_model("cuda:0"), default_model("cpu")) == (
         "turbo",
