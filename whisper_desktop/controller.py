@@ -228,7 +228,8 @@ class DesktopApp:
     def _start_capture(self, client_id: str) -> None:
         if client_id in self.captures:
             return
-        self.host.open_local(client_id)
+        task = self.settings.mic_task if client_id == "user" else self.settings.system_task
+        self.host.open_local(client_id, task)
         worker = CaptureWorker(
             client_id, self.source_factory(client_id, self.settings), self.host.feeder(client_id)
         )
@@ -461,13 +462,17 @@ class DesktopApp:
                 new.effective_language if new.effective_language != old.effective_language else None
             )
             self.host.reconfigure(model, language)
-        for cid, enabled, device in (
-            ("user", "mic_enabled", "mic_device"),
-            ("system", "system_enabled", "loopback_speaker"),
+        for cid, enabled, device, task in (
+            ("user", "mic_enabled", "mic_device", "mic_task"),
+            ("system", "system_enabled", "loopback_speaker", "system_task"),
         ):
             action = self.actions.mic if cid == "user" else self.actions.system
             if enabled in changed:
                 action.setChecked(getattr(new, enabled))  # starts or stops the capture
+            elif task in changed and getattr(new, enabled):  # a new session for the new task
+                self._stop_capture(cid)
+                if self.host.is_ready():
+                    self._start_capture(cid)
             elif device in changed and getattr(new, enabled):
                 self._restart_capture(cid)
         if "device" in changed:  # the engine takes its device when it starts

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from server_core.config import SessionOptions
 from server_core.contract import SessionHandle
 from server_core.errors import SessionClosedError
 from server_core.events import ClosedEvent, NoticeEvent, TranscriptEvent
@@ -162,6 +163,7 @@ class EngineWorker(QObject):
         super().__init__()
         self._engine_factory = engine_factory
         self._server_factory = server_factory
+        self._tasks: dict[str, str] = {}  # local session id -> its task
         self._engine: Any = None
         self._server: Any = None
         self._stopping = False
@@ -229,14 +231,17 @@ class EngineWorker(QObject):
         self.reconfigured.emit(self._model, self._language)
         self.state_changed.emit(HostState.READY, f"{self._model} ready")
 
-    @Slot(str)
-    def open_local(self, client_id: str) -> None:
-        """Open the in-process session ``client_id`` (``user``/``system``).
+    @Slot(str, str)
+    def open_local(self, client_id: str, task: str = "") -> None:
+        """Open the in-process session ``client_id`` (``user``/``system``) for ``task``
+        (empty: the task it was last opened for, else the engine's).
 
         While a previous session of that id still flushes, the open waits for its ClosedEvent
         (at most ``CLOSE_WAIT_SECONDS``) without holding up other requests.
         """
         engine = self._engine
+        if task:
+            self._tasks[client_id] = task
         if engine is None or self._stopping or client_id in self._local:
             return
         if client_id in self._closing:
@@ -251,7 +256,10 @@ class EngineWorker(QObject):
         self._waiting.discard(client_id)
         try:
             session = engine.open_session(
-                client_id, self._local_event, meta={"peer": "local", "source": client_id}
+                client_id,
+                self._local_event,
+                meta={"peer": "local", "source": client_id},
+                options=SessionOptions(task=self._tasks.get(client_id)),
             )
         except Exception as exc:
             log.error("could not open session %s: %s", client_id, exc)
@@ -396,7 +404,7 @@ class EngineHost(QObject):
     _start = Signal(object)
     _restart_server = Signal(object)
     _reconfigure = Signal(object, object)
-    _open_local = Signal(str)
+    _open_local = Signal(str, str)
     _close_local = Signal(str)
     _shutdown = Signal(float)
 
@@ -458,8 +466,9 @@ class EngineHost(QObject):
         """Switch model and/or language live; sessions stay open."""
         self._reconfigure.emit(model, language)
 
-    def open_local(self, client_id: str) -> None:
-        self._open_local.emit(client_id)
+    def open_local(self, client_id: str, task: str = "transcribe") -> None:
+        """Open an in-process session; ``task`` transcribe or translate (into English)."""
+        self._open_local.emit(client_id, task)
 
     def close_local(self, client_id: str) -> None:
         self._close_local.emit(client_id)

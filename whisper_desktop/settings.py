@@ -42,6 +42,8 @@ class Key(str, Enum):
     MIC_ENABLED = "capture/mic_enabled"
     MIC_DEVICE = "capture/mic_device"
     SYSTEM_ENABLED = "capture/system_enabled"
+    MIC_TASK = "capture/mic_task"
+    SYSTEM_TASK = "capture/system_task"
     LOOPBACK_SPEAKER = "capture/loopback_speaker"
     SERVER_ENABLED = "server/enabled"
     HOST = "server/host"
@@ -97,6 +99,9 @@ class Settings:
     mic_device: str = field(default=SYSTEM_DEFAULT, metadata=_key(Key.MIC_DEVICE))
     system_enabled: bool = field(default=True, metadata=_key(Key.SYSTEM_ENABLED))
     loopback_speaker: str = field(default=SYSTEM_DEFAULT, metadata=_key(Key.LOOPBACK_SPEAKER))
+    # per source: "transcribe", or "translate" (into English), e.g. a foreign call translated
+    mic_task: str = field(default="transcribe", metadata=_key(Key.MIC_TASK))
+    system_task: str = field(default="transcribe", metadata=_key(Key.SYSTEM_TASK))
     server_enabled: bool = field(default=True, metadata=_key(Key.SERVER_ENABLED))
     host: str = field(default=LOOPBACK_HOST, metadata=_key(Key.HOST))
     port: int = field(default=DEFAULT_PORT, metadata=_key(Key.PORT))

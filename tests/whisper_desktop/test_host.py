@@ -135,3 +135,12 @@ def test_a_host_never_started_stops_at_once(qtbot) -> None:
     with qtbot.waitSignal(h.stopped, timeout=1000):
         h.shutdown()
     assert h.state == HostState.STOPPED
+
+
+def test_a_local_session_opens_for_its_task(qtbot, host) -> None:
+    host.open_local("system", "translate")
+    host.open_local("user")
+    qtbot.waitUntil(lambda: len(host.opened_ids) == 2, timeout=3000)
+    engine = host.engines[-1]
+    assert engine.get_session("system").options.task == "translate"
+    assert engine.get_session("user").options.task == "transcribe"

@@ -49,6 +49,17 @@ DeviceLister = Callable[[], Sequence[str | tuple[str, str]]]  # names, or (name,
 ENGLISH_ONLY_NOTE = "English-only model: the language setting is not used"
 
 
+TASK_CHOICES = (("transcribe", "As spoken"), ("translate", "Translated into English"))
+
+
+def _task_box(task: str) -> QComboBox:
+    box = QComboBox()
+    for code, label in TASK_CHOICES:
+        box.addItem(label, code)
+    box.setCurrentIndex(max(0, box.findData(task)))
+    return box
+
+
 class ColorButton(QPushButton):
     """A button that shows a colour and opens a colour picker."""
 
@@ -158,12 +169,16 @@ class SettingsDialog(QDialog):
         self.system_enabled.setChecked(settings.system_enabled)
         self.loopback_speaker = QComboBox()
         _fill_devices(self.loopback_speaker, speakers, settings.loopback_speaker)
+        self.mic_task = _task_box(settings.mic_task)
+        self.system_task = _task_box(settings.system_task)
         audio_box = QGroupBox("Audio")
         af = QFormLayout(audio_box)
         af.addRow(self.mic_enabled)
         af.addRow("Microphone", self.mic_device)
+        af.addRow("Its text", self.mic_task)
         af.addRow(self.system_enabled)
         af.addRow("Speaker to capture", self.loopback_speaker)
+        af.addRow("Its text", self.system_task)
 
         # History
         self.history_enabled = QCheckBox("Keep a transcript history on this computer")
@@ -297,6 +312,8 @@ class SettingsDialog(QDialog):
             language=self.language_code(),
             device=self.device.currentData() or self._initial.device,
             mic_enabled=self.mic_enabled.isChecked(),
+            mic_task=self.mic_task.currentData() or "transcribe",
+            system_task=self.system_task.currentData() or "transcribe",
             mic_device=self.mic_device.currentData() or SYSTEM_DEFAULT,
             system_enabled=self.system_enabled.isChecked(),
             loopback_speaker=self.loopback_speaker.currentData() or SYSTEM_DEFAULT,

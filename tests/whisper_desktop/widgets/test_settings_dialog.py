@@ -152,3 +152,13 @@ def test_alsa_names_become_descriptions() -> None:
     asked: list[int] = []
     list_input_choices(lambda: ["hw mic"], lambda: asked.append(1) or "x")
     assert asked == []  # the sound server is asked only when a route to it is listed
+
+
+def test_each_source_can_be_translated_into_english(qtbot) -> None:
+    d = SettingsDialog(Settings(system_task="translate"))
+    qtbot.addWidget(d)
+    assert (d.mic_task.currentData(), d.system_task.currentData()) == ("transcribe", "translate")
+    d.mic_task.setCurrentIndex(d.mic_task.findData("translate"))
+    d.system_task.setCurrentIndex(d.system_task.findData("transcribe"))
+    chosen = d.result_settings()
+    assert (chosen.mic_task, chosen.system_task) == ("translate", "transcribe")
