@@ -2,18 +2,20 @@
 rely on. ``server_core.engine.Engine`` implements it; so does the one fake in tests/support.
 
 Listeners are called from the engine's own thread and must not block: hand the event to an
-asyncio loop (``call_soon_threadsafe``) or emit a Qt signal.
+asyncio loop (``call_soon_threadsafe``) or emit a Qt signal. Observers (``add_observer``) are
+the same, for every session at once: the caption feed uses them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Optional, Protocol, runtime_checkable
 
 import numpy as np
 
-from server_core.events import Listener
+from server_core.events import Listener, Observer
 
 
 class SessionState(str, Enum):
@@ -84,6 +86,11 @@ class EngineHandle(Protocol):
         """DuplicateSessionError if the id is open; EngineError if the engine is not running."""
 
     def sessions(self) -> list[SessionInfo]: ...
+
+    def add_observer(self, observer: Observer) -> Callable[[], None]:
+        """Call ``observer`` on the engine's thread with an OpenedEvent for each new session and
+        every event of every session (WebSocket clients and in-process ones alike), after the
+        session's own listener; it must not block. Returns the function that removes it."""
 
     def reconfigure(self, model: Optional[str] = None, language: Optional[str] = None) -> None:
         """Blocking; switches without dropping sessions. ModelError/ValueError leave the old."""
