@@ -282,3 +282,48 @@ def test_languages_come_from_whispers_table_auto_first(engine):
     assert sorted(codes[1:]) == sorted(languages())
     names = {item["code"]: item["name"] for item in body["languages"]}
     assert names["de"] == "German" and names["en"] == "English"
+
+
+def test_a_server_stops_at_once_with_a_viewer_connected():
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    from server_core.net.server import LocalServer, ServerOptions
+
+    engine = FakeEngine()
+    server = LocalServer(engine, ServerOptions(port=0))
+    server.start()
+    try:
+        with connect(f"ws://127.0.0.1:{server.port}/ws/captions") as ws:
+            assert json.loads(ws.recv(timeout=5))["type"] == "ready"
+            t0 = time.monotonic()
+            server.stop()
+            assert time.monotonic() - t0 < 3.0  # a viewer never ends on its own: not waited for
+            with pytest.raises(ConnectionClosed):
+                ws.recv(timeout=5)
+            assert ws.close_code in (1001, 1012)
+    finally:
+        server.stop()
+        engine.stop(flush=False)
+
+
+def test_a_failing_observer_costs_neither_the_session_nor_other_observers(engine):
+    heard: list = []
+    mine: list = []
+
+    def broken(event) -> None:
+        raise RuntimeError("observer bug")
+
+    engine.add_observer(broken)
+    remove = engine.add_observer(heard.append)
+    session = engine.open_session("alice", mine.append)
+    session.push(SECOND)
+    session.end()
+    assert session.wait_closed(5)
+    assert [type(e).__name__ for e in mine] == ["TranscriptEvent"] * 2 + ["ClosedEvent"]
+    assert [type(e).__name__ for e in heard] == ["OpenedEvent", *[type(e).__name__ for e in mine]]
+    remove()
+    again = engine.open_session("bob", lambda e: None)
+    again.end()
+    assert again.wait_closed(5)
+    assert all(e.client_id == "alice" for e in heard)  # removed: bob was not heard
