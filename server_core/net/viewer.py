@@ -94,6 +94,16 @@ async def serve_viewer(hub: Hub, ws: WebSocket) -> None:
         log.info("viewer (%s) left; %d dropped", peer, viewer.dropped_total)
 
 
+def _is_ping(text: str | None) -> bool:
+    if not text:
+        return False
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(message, dict) and message.get("type") == "ping"
+
+
 async def _pump(viewer: Viewer, ws: WebSocket, send) -> None:
     """Send the feed until the viewer disconnects."""
 
@@ -106,11 +116,8 @@ async def _pump(viewer: Viewer, ws: WebSocket, send) -> None:
             message = await ws.receive()
             if message.get("type") == "websocket.disconnect":
                 return
-            text = message.get("text")
-            if text and '"ping"' in text:
-                with contextlib.suppress(ValueError, RecursionError):
-                    if json.loads(text).get("type") == "ping":
-                        viewer.put({"type": "pong", "timestamp": time.time()})
+            if _is_ping(message.get("text")):
+                viewer.put({"type": "pong", "timestamp": time.time()})
 
     tasks = [asyncio.create_task(sender()), asyncio.create_task(receiver())]
     try:

@@ -97,6 +97,9 @@ def test_viewer_sees_every_source_websocket_and_in_process(engine):
         ready = viewer.receive_json()
         assert ready["type"] == "ready" and ready["feed"] == "captions"
         assert ready["sources"] == [] and ready["backlog"] == 0
+        viewer.send_text('["not", "an object"]')  # ignored; the viewer stays
+        viewer.send_text('{"type": "ping"}')
+        assert viewer.receive_json()["type"] == "pong"
         speak(tc, "alice", 2)
         got = until(viewer, left("alice"))
         # an in-process session, as the desktop's own microphone opens it (no WebSocket)
