@@ -2,11 +2,13 @@
 rely on. ``server_core.engine.Engine`` implements it; so does the one fake in tests/support.
 
 Listeners are called from the engine's own thread and must not block: hand the event to an
-asyncio loop (``call_soon_threadsafe``) or emit a Qt signal.
+asyncio loop (``call_soon_threadsafe``) or emit a Qt signal. Observers (``add_observer``) are
+the same, for every session at once: the caption feed uses them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Optional, Protocol, runtime_checkable
@@ -14,7 +16,7 @@ from typing import Optional, Protocol, runtime_checkable
 import numpy as np
 
 from server_core.config import SessionOptions
-from server_core.events import Listener
+from server_core.events import Listener, Observer
 
 
 class SessionState(str, Enum):
@@ -96,6 +98,11 @@ class EngineHandle(Protocol):
     ) -> None:
         """Blocking; switches without dropping sessions. ModelError/ValueError leave the old.
         ``options`` sets the task and prompts of sessions that did not choose their own."""
+
+    def add_observer(self, observer: Observer) -> Callable[[], None]:
+        """Call ``observer`` on the engine's thread with an OpenedEvent for each new session and
+        every event of every session (WebSocket clients and in-process ones alike), after the
+        session's own listener; it must not block. Returns the function that removes it."""
 
     def stop(self, flush: bool = True, timeout: float = 30.0) -> None: ...
 

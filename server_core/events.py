@@ -71,5 +71,19 @@ class ClosedEvent:
     timestamp: float = field(default_factory=time.time)
 
 
+@dataclass(frozen=True)
+class OpenedEvent:
+    """A session opened (observers only; a session's own listener never gets it).
+
+    ``transport`` is ``websocket`` for a remote client, ``in-process`` for the desktop's own.
+    """
+
+    client_id: str
+    transport: str = "in-process"
+    timestamp: float = field(default_factory=time.time)
+
+
 SessionEvent = Union[TranscriptEvent, NoticeEvent, ClosedEvent]
 Listener = Callable[[SessionEvent], None]
+ObservedEvent = Union[OpenedEvent, TranscriptEvent, NoticeEvent, ClosedEvent]
+Observer = Callable[[ObservedEvent], None]

@@ -22,6 +22,7 @@ LEAVES = {
     "server_core.events",
     "server_core.languages",
     "server_core.model_names",
+    "server_core.observers",
     "server_core.whisper_tables",
 }
 ENTRY_POINTS = {"server_core.serve", "server_core.simulate", "server_core.client.main"}

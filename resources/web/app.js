@@ -1,9 +1,15 @@
-// Browser client: microphone -> 16 kHz f32/s16 frames -> /ws/transcription -> live captions.
+// Browser client. Microphone mode: microphone -> 16 kHz f32/s16 frames -> /ws/transcription
+// -> live captions. Watch mode (?mode=watch): every source's captions, read-only (watch.js).
+import { CaptionsView } from './captions-view.js';
+import { fillDevices, fillLanguages, rememberDevice } from './pickers.js';
 import { Framer, Resampler } from './resampler.js';
+import { startWatching } from './watch.js';
 
 const TARGET_RATE = 16000;
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
+const mode = params.get('mode') === 'watch' ? 'watch' : 'mic';
+const view = new CaptionsView($('captions'), $('announcer'));
 
 // Test hooks and a summary of what happened, for people and for automated checks.
 const state = (window.whisperState = {
@@ -29,15 +35,9 @@ function setStatus(text, isError = false) {
   $('status').classList.toggle('error', isError);
 }
 
-function colorFor(clientId) {
-  let h = 0;
-  for (const c of clientId) h = (h * 31 + c.codePointAt(0)) >>> 0;
-  return `hsl(${h % 360}, 75%, 65%)`;
-}
-
 function wsUrl() {
   const q = new URLSearchParams({ client_id: $('client-id').value, format: $('format').value });
-  if ($('language').value.trim()) q.set('language', $('language').value.trim());
+  if ($('language').value) q.set('language', $('language').value);
   if (params.get('token')) q.set('token', params.get('token'));
   if (resume.token) {
     q.set('resume', resume.token);
@@ -48,38 +48,13 @@ function wsUrl() {
 }
 
 function showTranscript(msg) {
-  const box = $('captions');
-  let el = utterances.get(msg.client_id);
-  if (!el) {
-    el = document.createElement('div');
-    el.className = 'utterance open';
-    const who = document.createElement('span');
-    who.className = 'who';
-    who.textContent = msg.client_id;
-    const text = document.createElement('span');
-    text.className = 'text';
-    el.append(who, text);
-    el.style.color = colorFor(msg.client_id);
-    box.append(el);
-    utterances.set(msg.client_id, el);
-  }
-  const text = el.querySelector('.text');
-  text.textContent = (text.textContent + msg.text).replace(/^\s+/, '');
+  view.show(msg);
   state.text += msg.text;
-  if (msg.final) {
-    el.classList.remove('open');
-    utterances.delete(msg.client_id);
-    state.finals += 1;
-  }
-  while (box.children.length > 200) box.firstElementChild.remove();
-  window.scrollTo(0, document.body.scrollHeight);
+  if (msg.final) state.finals += 1;
 }
 
 function showLine(cls, text) {
-  const el = document.createElement('div');
-  el.className = cls;
-  el.textContent = text;
-  $('captions').append(el);
+  view.line(cls, text);
 }
 
 function seenBefore(msg) {
@@ -189,9 +164,12 @@ async function openMicrophone() {
     throw new Error('the browser allows the microphone only on secure pages: open this page '
       + 'as http://localhost:PORT/ on the server machine, or through https');
   }
-  const stream = await navigator.mediaDevices.getUserMedia({
-    audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
-  });
+  const audioWanted = {
+    channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false,
+  };
+  if ($('device').value) audioWanted.deviceId = { exact: $('device').value };
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: audioWanted });
+  fillDevices($('device')).catch(() => {}); // names are known now that the page may listen
   const ctx = new (window.AudioContext || window.webkitAudioContext)();
   await ctx.resume();
   const source = ctx.createMediaStreamSource(stream);
@@ -256,9 +234,40 @@ function stop(flush = true) {
   }
 }
 
-$('client-id').value = params.get('client_id') || `browser-${Math.random().toString(36).slice(2, 7)}`;
-$('language').value = params.get('language') || '';
-if (['f32', 's16'].includes(params.get('format'))) $('format').value = params.get('format');
-$('controls').addEventListener('submit', (e) => { e.preventDefault(); start(); });
-$('stop').addEventListener('click', () => stop(true));
-if (params.get('autostart') === '1') start();
+function setMode(next) {
+  const q = new URLSearchParams(location.search);
+  if (next === 'watch') q.set('mode', 'watch'); else q.delete('mode');
+  q.delete('autostart');
+  location.search = q.toString();
+}
+
+function initMicrophone() {
+  $('client-id').value = params.get('client_id') || `browser-${Math.random().toString(36).slice(2, 7)}`;
+  if (['f32', 's16'].includes(params.get('format'))) $('format').value = params.get('format');
+  $('controls').addEventListener('submit', (e) => { e.preventDefault(); start(); });
+  $('stop').addEventListener('click', () => stop(true));
+  $('device').addEventListener('change', () => rememberDevice($('device')));
+  if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
+    navigator.mediaDevices.addEventListener('devicechange', () => fillDevices($('device')).catch(() => {}));
+  }
+  state.pickers = Promise.all([
+    fillLanguages($('language'), params.get('language')).catch((err) => {
+      showLine('error-line', `The language list could not be loaded: ${err.message || err}`);
+      return 0;
+    }),
+    fillDevices($('device')).catch(() => 0),
+  ]).then(([languages, devices]) => { state.languages = languages; state.devices = devices; });
+  if (params.get('autostart') === '1') state.pickers.then(start);
+}
+
+document.body.classList.add(`mode-${mode}`);
+$('mode-toggle').textContent = mode === 'watch' ? 'Caption my microphone' : 'Watch all captions';
+$('mode-toggle').setAttribute('aria-pressed', String(mode === 'watch'));
+$('mode-toggle').addEventListener('click', () => setMode(mode === 'watch' ? 'mic' : 'watch'));
+if (mode === 'watch') {
+  startWatching({
+    view, params, setStatus, sourcesList: $('sources'), wakeNote: $('wake-note'),
+  });
+} else {
+  initMicrophone();
+}

@@ -37,9 +37,10 @@ from server_core.engine.scheduler import Scheduler
 from server_core.engine.segmenter import import_silero, one_torch_thread
 from server_core.engine.session import Session
 from server_core.errors import DuplicateSessionError, EngineError
-from server_core.events import CloseReason, Listener
+from server_core.events import CloseReason, Listener, Observer
 from server_core.languages import normalize_language
 from server_core.models import load_model
+from server_core.observers import Observers
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,7 @@ class Engine:
         self._stopping: _Stop | None = None
         self._sessions: dict[str, Session] = {}  # loop-owned
         self._published: dict[str, Session] = {}  # a copy for other threads, replaced whole
+        self._observers = Observers()
         self._runner: Runner | None = None
         self._scheduler = Scheduler(config)
         self._last_tick = time.monotonic()
@@ -197,7 +199,7 @@ class Engine:
         # built outside the loop: loading the session's VAD model must not stall it
         session = Session(
             client_id,
-            listener,
+            self._observers.wrap(listener),
             self.config.vad,
             self._wakeup.set,
             self._request_abort,
@@ -206,6 +208,11 @@ class Engine:
             options=options,
         )
         return self._call(_Open(session))
+
+    def add_observer(self, observer: Observer) -> Callable[[], None]:
+        """``observer`` hears every session's events on the loop thread, after the session's
+        listener, and an OpenedEvent per new session; returns its remover."""
+        return self._observers.add(observer)
 
     def get_session(self, client_id: str) -> Session | None:
         return self._published.get(client_id)
@@ -309,6 +316,7 @@ class Engine:
             self._sessions[s.client_id] = s
             self._publish()
             log.info("session %s opened", s.client_id)
+            self._observers.opened(s.client_id, s.meta)
             return s
         if isinstance(command, _Abort):
             self._close(command.session, CloseReason.ABORTED)

@@ -16,14 +16,16 @@ from starlette.websockets import WebSocketState
 from server_core import __version__
 from server_core.config import TASKS, SessionOptions
 from server_core.contract import EngineHandle, SessionInfo
-from server_core.languages import normalize_language
+from server_core.languages import language_choices, normalize_language
 from server_core.model_names import normalize_model_spec
 from server_core.net.auth import check_access
+from server_core.net.captions import CAPTIONS_PATH
 from server_core.net.connection import Connection
 from server_core.net.hosts import HostAllowList, HostCheck
 from server_core.net.hub import Hub
 from server_core.net.options import ApiOptions
 from server_core.net.protocol import CLOSE_NORMAL, WS_PATH
+from server_core.net.viewer import serve_viewer
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,21 @@ def create_app(engine: EngineHandle, options: Optional[ApiOptions] = None) -> Fa
         if ws.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await ws.close(CLOSE_NORMAL)
+
+    @app.websocket(CAPTIONS_PATH)
+    async def captions(ws: WebSocket) -> None:
+        await serve_viewer(hub, ws)
+        if ws.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await ws.close(CLOSE_NORMAL)
+
+    @app.get("/languages")
+    async def languages() -> dict:
+        """Whisper's languages by name for pickers: ``auto`` first (openai-whisper's table)."""
+        return {
+            "default": engine.language,
+            "languages": [{"code": c, "name": n} for c, n in language_choices()],
+        }
 
     @app.get("/health")
     async def health() -> dict:

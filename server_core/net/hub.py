@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from server_core.contract import EngineHandle, SessionHandle
+from server_core.net.captions import CaptionFeed
 from server_core.net.options import ApiOptions
 from server_core.net.protocol import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TRY_LATER, Refused
 from server_core.net.relay import Relay
@@ -63,6 +64,8 @@ class Hub:
         self.config_lock = asyncio.Lock()
         self._trim_handle: Optional[asyncio.TimerHandle] = None
         self._last_trim: Optional[float] = None
+        self.captions = CaptionFeed(options.caption_backlog)  # every session, for viewers
+        self.captions.attach(engine.add_observer)
 
     def reserve(self, conn: object) -> None:
         """A slot for ``conn``. Parked sessions take none: they are bounded apart (``park``)."""
@@ -148,7 +151,9 @@ class Hub:
             held.expiry = None
 
     def drop_all(self) -> None:
-        """The server stops: parked sessions go now (from any thread once its loop is done)."""
+        """The server stops: parked sessions go now (from any thread once its loop is done),
+        and the caption feed stops observing the engine (which may serve a next server)."""
+        self.captions.detach()
         for held in self.parked():
             self._end_parked(held, trim=False)
 

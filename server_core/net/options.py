@@ -31,3 +31,6 @@ class ApiOptions:
     web_dir: Path = field(default_factory=web_dir)
     # Host names accepted besides addresses, localhost and this machine's names ("*" = any)
     allowed_hosts: tuple[str, ...] = ()
+    max_viewers: int = 16  # read-only caption viewers (/ws/captions), besides max_clients
+    viewer_queue: int = 256  # messages waiting for one viewer before the oldest are dropped
+    caption_backlog: int = 20  # committed lines a viewer gets when it connects

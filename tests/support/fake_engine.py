@@ -6,6 +6,8 @@ with SessionState) and, like the real engine, calls listeners only from its own 
 flushes the rest as ``final_text`` (final) and closes; ``abort()`` delivers only
 ``ClosedEvent(reason=ABORTED)``. ``FakeSession.notice`` and ``reconfigure("missing-model")``
 script the rest; ``calls`` notes each EngineHandle call and the thread it came from.
+Observers (``add_observer``) hear an OpenedEvent and then every event of every session, on the
+engine's thread, after the session's listener, as with the real engine.
 The "Must show" tests never use it: they run the real engine with real weights.
 """
 
@@ -21,7 +23,15 @@ import numpy as np
 
 from server_core.contract import SessionInfo, SessionState, check_chunk
 from server_core.errors import DuplicateSessionError, EngineError, SessionClosedError
-from server_core.events import ClosedEvent, CloseReason, Listener, NoticeEvent, TranscriptEvent
+from server_core.events import (
+    ClosedEvent,
+    CloseReason,
+    Listener,
+    NoticeEvent,
+    Observer,
+    TranscriptEvent,
+)
+from server_core.observers import Observers
 
 log = logging.getLogger(__name__)
 SR = 16000
@@ -154,6 +164,7 @@ class FakeEngine:
         self.reconfigured_options: list = []
         self.stopped = False
         self.calls: list[tuple[str, int]] = []  # (EngineHandle method, thread ident)
+        self._observers = Observers()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="fake-engine")
         self._thread.start()
 
@@ -192,10 +203,15 @@ class FakeEngine:
                 raise EngineError("the engine has stopped")
             if client_id in self._sessions:
                 raise DuplicateSessionError(client_id)
-            s = FakeSession(self, client_id, listener, language, meta)
+            s = FakeSession(self, client_id, self._observers.wrap(listener), language, meta)
             s.options = options
             self._sessions[client_id] = s
-            return s
+        self.later(lambda: self._observers.opened(client_id, meta))
+        return s
+
+    def add_observer(self, observer: Observer) -> Callable[[], None]:
+        self._called("add_observer")
+        return self._observers.add(observer)
 
     def sessions(self) -> list[SessionInfo]:
         self._called("sessions")
