@@ -58,7 +58,7 @@ function showLine(cls, text) {
 }
 
 function seenBefore(msg) {
-  if (typeof msg.seq !== 'number') return false;
+  if (msg.type === 'ready' || typeof msg.seq !== 'number') return false;
   if (msg.seq <= resume.lastSeq) return true; // sent again after a reconnect
   resume.lastSeq = msg.seq;
   return false;
