@@ -208,6 +208,7 @@ def test_local_server_lifecycle_and_urls() -> None:
         import json
         import urllib.request
 
+        assert server.tls is None  # loopback stays plain
         assert server.port > 0 and server.url == f"http://127.0.0.1:{server.port}/"
         assert server.ws_url == f"ws://127.0.0.1:{server.port}/ws/transcription"
         with urllib.request.urlopen(server.url + "health", timeout=5) as r:
@@ -231,8 +232,11 @@ def test_off_loopback_bind_generates_a_token() -> None:
     try:
         lan = server.lan_url
         if lan_address() is not None:
+            assert lan.startswith(f"https://{lan_address()}:")
             assert lan.endswith(f":{server.port}/?token={server.token}")
-        assert server.url.startswith("http://127.0.0.1:")
+        assert server.tls is not None and server.tls.self_signed  # off loopback: TLS
+        assert server.url.startswith("https://127.0.0.1:")
+        assert server.ws_url.startswith("wss://127.0.0.1:")
     finally:
         server.close()
     given = LocalServer(FakeEngine(), ServerOptions(host="0.0.0.0", port=0, token="mine"))
