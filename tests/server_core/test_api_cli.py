@@ -90,6 +90,21 @@ def test_model_device_precision_and_token_defaults(tmp_path: Path) -> None:
     assert (opts.token, opts.device) == ("flag", "cuda:1")
 
 
+def test_tls_options(tmp_path: Path) -> None:
+    opts = parse_serve_options([], environ={}, cwd=tmp_path)
+    assert opts.tls.enabled and opts.tls.certfile is None  # TLS decided by the bind address
+    opts = parse_serve_options(["--no-tls"], environ={}, cwd=tmp_path)
+    assert not opts.tls.enabled
+    opts = parse_serve_options(
+        ["--certfile", "/c.pem", "--keyfile", "/k.pem"], environ={}, cwd=tmp_path
+    )
+    assert (opts.tls.certfile, opts.tls.keyfile) == (Path("/c.pem"), Path("/k.pem"))
+    with pytest.raises(ValueError, match="--no-tls cannot go with"):
+        parse_serve_options(["--no-tls", "--certfile", "/c.pem"], environ={}, cwd=tmp_path)
+    with pytest.raises(ValueError, match="--keyfile needs --certfile"):
+        parse_serve_options(["--keyfile", "/k.pem"], environ={}, cwd=tmp_path)
+
+
 @pytest.mark.parametrize(
     "argv",
     [["--language", "xx"], ["--max-clients", "0"], ["--port", "70000"], ["--log-level", "loud"]],
