@@ -428,7 +428,11 @@ class DesktopApp:
         elif not info.running:
             note = "The server is starting…"
         self.connect_dialog.set_addresses(
-            info.lan_url if not note else "", info.ws_url, info.token or self.settings.token, note
+            info.lan_url if not note else "",
+            info.ws_url,
+            info.token or self.settings.token,
+            note,
+            fingerprint=info.fingerprint if not note else "",
         )
 
     def _enable_lan(self) -> None:

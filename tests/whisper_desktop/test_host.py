@@ -132,3 +132,39 @@ def test_a_host_never_started_stops_at_once(qtbot) -> None:
     with qtbot.waitSignal(h.stopped, timeout=1000):
         h.shutdown()
     assert h.state == HostState.STOPPED
+
+
+def test_the_server_is_made_with_the_tls_settings(tmp_path) -> None:
+    """Off loopback the desktop's server speaks TLS (a self-signed certificate, its
+    fingerprint for the connect dialog); the user's certificate or TLS off as configured."""
+    from server_core.net.tls import ensure_self_signed
+    from whisper_desktop.host import default_server_factory
+
+    engine = FakeEngine()
+    try:
+        lan = default_server_factory(engine, HostConfig("tiny.en", "en", host="0.0.0.0", port=0))
+        lan.bind()
+        try:
+            assert lan.tls is not None and lan.tls.self_signed and lan.url.startswith("https://")
+        finally:
+            lan.close()
+        own = ensure_self_signed(tmp_path, ["localhost"], ["127.0.0.1"])
+        mine = HostConfig(
+            "tiny.en", "en", port=0, tls_certfile=str(own.certfile), tls_keyfile=str(own.keyfile)
+        )
+        server = default_server_factory(engine, mine)
+        server.bind()
+        try:
+            assert server.tls.fingerprint == own.fingerprint and not server.tls.self_signed
+        finally:
+            server.close()
+        off = default_server_factory(
+            engine, HostConfig("tiny.en", "en", host="0.0.0.0", port=0, tls_enabled=False)
+        )
+        off.bind()
+        try:
+            assert off.tls is None and off.url.startswith("http://")
+        finally:
+            off.close()
+    finally:
+        engine.stop(flush=False)
