@@ -175,7 +175,9 @@ class LocalServer:
             return
         host, port = self.options.host, self.options.port
         try:
-            self.tls = resolve_tls(self.options.tls, host, self._loopback_only())
+            self.tls = resolve_tls(
+                self.options.tls, host, self._loopback_only(), self.options.allowed_hosts
+            )
         except TlsError as e:
             raise ServerError(str(e)) from None
         if self.tls is None and not self._loopback_only():

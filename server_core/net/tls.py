@@ -118,9 +118,10 @@ def _interface_addresses() -> set[str]:
 
 
 def machine_names(bind_host: str, extra: Iterable[str] = ()) -> tuple[list[str], list[str]]:
-    """(DNS names, IP addresses) a certificate for a server bound to ``bind_host`` must name."""
-    names = {"localhost"}
-    addresses = {"127.0.0.1", "::1", *extra}
+    """(DNS names, IP addresses) a certificate for a server bound to ``bind_host`` must name;
+    ``extra`` adds names or addresses clients use (``--allowed-host``, e.g. a Docker host's)."""
+    names = {"localhost"} | {e.lower() for e in extra if e != "*" and not _is_ip(e)}
+    addresses = {"127.0.0.1", "::1", *(e for e in extra if _is_ip(e))}
     for name in (socket.gethostname(), socket.getfqdn()):
         if name:
             names.add(name.lower())
@@ -254,7 +255,9 @@ def ensure_self_signed(directory: Path, names: list[str], ips: list[str]) -> Tls
     return describe(certfile, keyfile, self_signed=True)
 
 
-def resolve_tls(options: TlsOptions, bind_host: str, loopback_only: bool) -> Optional[TlsFiles]:
+def resolve_tls(
+    options: TlsOptions, bind_host: str, loopback_only: bool, extra_names: Iterable[str] = ()
+) -> Optional[TlsFiles]:
     """The certificate to serve, or None for plain http/ws.
 
     The user's certificate when given (even on loopback); else, off loopback, the self-signed
@@ -269,7 +272,7 @@ def resolve_tls(options: TlsOptions, bind_host: str, loopback_only: bool) -> Opt
         return files
     if loopback_only:
         return None
-    names, ips = machine_names(bind_host)
+    names, ips = machine_names(bind_host, extra_names)
     return ensure_self_signed(options.directory or default_directory(), names, ips)
 
 

@@ -75,6 +75,20 @@ def test_a_new_address_remakes_the_certificate_with_the_same_key(tmp_path: Path)
     assert moved.keyfile.read_bytes() == key and moved.spki_sha256 == first.spki_sha256
 
 
+def test_allowed_host_names_go_into_the_certificate(tmp_path: Path) -> None:
+    """In Docker the container knows neither the host's name nor its address: --allowed-host
+    names them, and the certificate must too."""
+    files = resolve_tls(
+        TlsOptions(directory=tmp_path),
+        "0.0.0.0",
+        loopback_only=False,
+        extra_names=("Whisper.example.org", "203.0.113.9", "*"),
+    )
+    names, ips = san_of(files.certfile)
+    assert "whisper.example.org" in names and "203.0.113.9" in ips and "*" not in names
+    assert "localhost" in names and "127.0.0.1" in ips
+
+
 def test_who_gets_tls(tmp_path: Path) -> None:
     auto = TlsOptions(directory=tmp_path / "auto")
     assert resolve_tls(auto, "127.0.0.1", loopback_only=True) is None  # loopback: plain
