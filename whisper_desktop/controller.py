@@ -98,6 +98,7 @@ class DesktopApp:
 
         self.qapp = QApplication.instance()
         self.data_dir = data_dir
+        self._tls_dir = str(data_dir / "tls")  # the self-signed certificate, beside the rest
         self.qsettings = qsettings
         self.overrides = overrides
         self.settings = overrides.apply(load_settings(qsettings))
@@ -181,7 +182,7 @@ class DesktopApp:
         self.refresh_status()
         if self._state_file:
             self._state_timer.start()
-        self.host.start(self.settings.host_config())
+        self.host.start(self.settings.host_config(self._tls_dir))
 
     def quit(self) -> None:
         """Stop the captures, flush the engine, stop the server; done within 5 s."""
@@ -481,7 +482,7 @@ class DesktopApp:
                     "Device changed", f"Whisper Desktop runs on {new.device} from its next start."
                 )
         if changed & SERVER_FIELDS:  # queued behind a start in progress
-            self.host.restart_server(new.host_config())
+            self.host.restart_server(new.host_config(self._tls_dir))
         if "history_enabled" in changed:
             self.recorder.set_enabled(new.history_enabled)
         if changed & OVERLAY_FIELDS:

@@ -62,6 +62,7 @@ class HostConfig:
     tls_enabled: bool = True  # off loopback: HTTPS/WSS (server_core/net/tls.py)
     tls_certfile: str = ""  # the user's certificate; "" = a self-signed one
     tls_keyfile: str = ""
+    tls_dir: str = ""  # where the self-signed pair lives; "" = the default data folder's tls/
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ def default_server_factory(engine: Any, config: HostConfig) -> Any:
         certfile=Path(config.tls_certfile).expanduser() if config.tls_certfile else None,
         keyfile=Path(config.tls_keyfile).expanduser() if config.tls_keyfile else None,
         enabled=config.tls_enabled,
+        directory=Path(config.tls_dir) if config.tls_dir else None,
     )
     return LocalServer(
         engine,

@@ -135,9 +135,9 @@ class Settings:
         """English-only models (``*.en``) always transcribe English."""
         return "en" if self.model.endswith(".en") else self.language
 
-    def host_config(self) -> HostConfig:
+    def host_config(self, tls_dir: str = "") -> HostConfig:
         """What the engine host runs with: the one place settings become engine and server
-        options."""
+        options. ``tls_dir``: where a self-signed certificate is kept (the app's data folder)."""
         return HostConfig(
             model=self.model,
             language=self.effective_language,
@@ -149,6 +149,7 @@ class Settings:
             tls_enabled=self.tls_enabled,
             tls_certfile=self.tls_certfile,
             tls_keyfile=self.tls_keyfile,
+            tls_dir=tls_dir,
         )
 
     def replace(self, **changes: Any) -> Settings:

@@ -153,6 +153,7 @@ def test_tray_actions_drive_the_app(qtbot, make_app, tmp_path: Path) -> None:
     assert d.qr_text().startswith("https://") and d.fingerprint.text() == FINGERPRINT
     assert not d.qr.pixmap().isNull()
     assert FakeServer.started[-1].config.host == "0.0.0.0"
+    assert FakeServer.started[-1].config.tls_dir == str(tmp_path / "tls")  # --data-dir's
     assert FakeServer.started[0].stopped
     assert load_settings(open_qsettings(tmp_path)).lan_enabled is True
 
