@@ -38,6 +38,7 @@ from server_core.engine import Engine
 from server_core.engine.device import resolve_device
 from server_core.errors import ComputeDeviceError, ModelError
 from server_core.net.server import LocalServer, ServerError, ServerOptions
+from server_core.net.tls import TlsOptions
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class ServeOptions:
     allowed_hosts: tuple[str, ...] = ()
     require_token: bool = False
     resume_grace: float = 30.0
+    tls: TlsOptions = field(default_factory=TlsOptions)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,6 +126,19 @@ def build_parser() -> argparse.ArgumentParser:
         "(against DNS rebinding; repeatable; '*' allows any, e.g. behind a proxy)",
     )
     add_task_options(p)
+    tls = p.add_argument_group(
+        "TLS",
+        "Off loopback the server speaks HTTPS/WSS (browsers give the microphone only to secure "
+        "pages): with your certificate, or a self-signed one made once in the data folder.",
+    )
+    tls.add_argument("--certfile", metavar="PEM", help="your certificate (may hold the key too)")
+    tls.add_argument("--keyfile", metavar="PEM", help="the key of --certfile")
+    tls.add_argument(
+        "--no-tls",
+        action="store_true",
+        help="plain http/ws even off loopback (phones get no microphone; the token is sent "
+        "in clear text)",
+    )
     add_decode_option(p)
     return p
 
@@ -149,6 +164,10 @@ def parse_serve_options(
         raise ValueError("--idle-timeout must be positive")
     if args.resume_grace < 0:
         raise ValueError("--resume-grace must be 0 (off) or positive")
+    if args.no_tls and (args.certfile or args.keyfile):
+        raise ValueError("--no-tls cannot go with --certfile/--keyfile")
+    if args.keyfile and not args.certfile:
+        raise ValueError("--keyfile needs --certfile")
     choice = resolve_model_choice(args, env)
     return ServeOptions(
         host=args.host,
@@ -167,6 +186,11 @@ def parse_serve_options(
         allowed_hosts=tuple(args.allowed_host),
         require_token=args.require_token,
         resume_grace=args.resume_grace,
+        tls=TlsOptions(
+            certfile=Path(args.certfile).expanduser() if args.certfile else None,
+            keyfile=Path(args.keyfile).expanduser() if args.keyfile else None,
+            enabled=not args.no_tls,
+        ),
     )
 
 
@@ -239,6 +263,7 @@ def main(argv: list[str]) -> int:
             allowed_hosts=opts.allowed_hosts,
             require_token=opts.require_token,
             resume_grace=opts.resume_grace,
+            tls=opts.tls,
         ),
     )
     shutdown = _Shutdown()
@@ -248,6 +273,9 @@ def main(argv: list[str]) -> int:
     except ServerError as exc:
         _error(str(exc))
         return 1
+    if server.tls is not None:
+        kind = "self-signed certificate" if server.tls.self_signed else "certificate"
+        _say(f"TLS: {kind} {server.tls.certfile}, SHA-256 fingerprint {server.tls.fingerprint}")
     try:
         _say(f"Loading model {model} (language {opts.language}) on {device}, {engine.dtype} ...")
         engine.start()
@@ -268,7 +296,7 @@ def main(argv: list[str]) -> int:
         lan = f"; LAN page {server.lan_url}" if server.lan_url else ""
         who = "every client" if opts.require_token else "non-local clients"
         _say(f"Token for {who} (shown once): {server.token}{lan}")
-    bound = "" if server.ws_url.startswith(f"ws://{opts.host}:") else f"; bound to {opts.host}"
+    bound = "" if f"://{opts.host}:" in server.ws_url else f"; bound to {opts.host}"
     _say(f"Listening on {server.ws_url} (web page {server.url}{bound})")
     shutdown.wait()
     _say(f"{shutdown.signal_name}: flushing sessions ...")

@@ -10,9 +10,12 @@ import pytest
 
 from tests.support import ARTIFACTS, ROOT
 from tests.support.desktop_env import desktop_env, pulse_env  # noqa: F401 (fixtures)
+from tests.support.netns import netns  # noqa: F401 (fixture)
 
 # Converted checkpoints go to a cache of the test run's own, never the user's.
 os.environ.setdefault("WHISPER_DESKTOP_CACHE", str(ARTIFACTS / "model-cache"))
+# Self-signed server certificates (and any other app data) likewise: never the user's folder.
+os.environ.setdefault("WHISPER_DESKTOP_DATA_DIR", str(ARTIFACTS / "data"))
 
 
 def find_speech_dir() -> Path | None:

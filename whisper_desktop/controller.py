@@ -98,6 +98,7 @@ class DesktopApp:
 
         self.qapp = QApplication.instance()
         self.data_dir = data_dir
+        self._tls_dir = str(data_dir / "tls")  # the self-signed certificate, beside the rest
         self.qsettings = qsettings
         self.overrides = overrides
         self.settings = overrides.apply(load_settings(qsettings))
@@ -181,7 +182,7 @@ class DesktopApp:
         self.refresh_status()
         if self._state_file:
             self._state_timer.start()
-        self.host.start(self.settings.host_config())
+        self.host.start(self.settings.host_config(self._tls_dir))
 
     def quit(self) -> None:
         """Stop the captures, flush the engine, stop the server; done within 5 s."""
@@ -429,7 +430,11 @@ class DesktopApp:
         elif not info.running:
             note = "The server is starting…"
         self.connect_dialog.set_addresses(
-            info.lan_url if not note else "", info.ws_url, info.token or self.settings.token, note
+            info.lan_url if not note else "",
+            info.ws_url,
+            info.token or self.settings.token,
+            note,
+            fingerprint=info.fingerprint if not note else "",
         )
 
     def _enable_lan(self) -> None:
@@ -482,7 +487,7 @@ class DesktopApp:
                     "Device changed", f"Whisper Desktop runs on {new.device} from its next start."
                 )
         if changed & SERVER_FIELDS:  # queued behind a start in progress
-            self.host.restart_server(new.host_config())
+            self.host.restart_server(new.host_config(self._tls_dir))
         if "history_enabled" in changed:
             self.recorder.set_enabled(new.history_enabled)
         if changed & OVERLAY_FIELDS:

@@ -24,6 +24,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,10 @@ class HostConfig:
     port: int = 9000
     token: str | None = None
     max_clients: int = 8
+    tls_enabled: bool = True  # off loopback: HTTPS/WSS (server_core/net/tls.py)
+    tls_certfile: str = ""  # the user's certificate; "" = a self-signed one
+    tls_keyfile: str = ""
+    tls_dir: str = ""  # where the self-signed pair lives; "" = the default data folder's tls/
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class ServerInfo:
     ws_url: str = ""
     lan_url: str = ""
     token: str = ""
+    fingerprint: str = ""  # SHA-256 of the TLS certificate; "" when plain http/ws
     error: str = ""
 
     @property
@@ -94,7 +100,14 @@ def default_engine_factory(config: HostConfig, progress: Callable[[str], None]) 
 
 def default_server_factory(engine: Any, config: HostConfig) -> Any:
     from server_core.net.server import LocalServer, ServerOptions
+    from server_core.net.tls import TlsOptions
 
+    tls = TlsOptions(
+        certfile=Path(config.tls_certfile).expanduser() if config.tls_certfile else None,
+        keyfile=Path(config.tls_keyfile).expanduser() if config.tls_keyfile else None,
+        enabled=config.tls_enabled,
+        directory=Path(config.tls_dir) if config.tls_dir else None,
+    )
     return LocalServer(
         engine,
         ServerOptions(
@@ -102,6 +115,7 @@ def default_server_factory(engine: Any, config: HostConfig) -> Any:
             port=config.port,
             token=config.token or None,
             max_clients=config.max_clients,
+            tls=tls,
         ),
     )
 
@@ -347,6 +361,7 @@ class EngineWorker(QObject):
                 ws_url=str(getattr(server, "ws_url", "")),
                 lan_url=str(getattr(server, "lan_url", "") or ""),
                 token=str(getattr(server, "token", "") or ""),
+                fingerprint=str(getattr(getattr(server, "tls", None), "fingerprint", "") or ""),
             )
         )
 

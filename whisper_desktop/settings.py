@@ -50,6 +50,9 @@ class Key(str, Enum):
     PORT = "server/port"
     LAN_ENABLED = "server/lan_enabled"
     TOKEN = "server/token"
+    TLS_ENABLED = "server/tls"
+    TLS_CERTFILE = "server/certfile"
+    TLS_KEYFILE = "server/keyfile"
     SHOW_CAPTIONS = "overlay/visible"
     OVERLAY_FONT_FAMILY = "overlay/font_family"
     OVERLAY_FONT_SIZE = "overlay/font_size"
@@ -107,6 +110,10 @@ class Settings:
     port: int = field(default=DEFAULT_PORT, metadata=_key(Key.PORT))
     lan_enabled: bool = field(default=False, metadata=_key(Key.LAN_ENABLED))
     token: str = field(default="", metadata=_key(Key.TOKEN))
+    # HTTPS/WSS off loopback (phones need it for the microphone); off = plain, with a warning
+    tls_enabled: bool = field(default=True, metadata=_key(Key.TLS_ENABLED))
+    tls_certfile: str = field(default="", metadata=_key(Key.TLS_CERTFILE))  # "" = self-signed
+    tls_keyfile: str = field(default="", metadata=_key(Key.TLS_KEYFILE))  # "" = in certfile
     show_captions: bool = field(default=True, metadata=_key(Key.SHOW_CAPTIONS))
     overlay_font_family: str = field(default="DejaVu Sans", metadata=_key(Key.OVERLAY_FONT_FAMILY))
     overlay_font_size: int = field(default=20, metadata=_key(Key.OVERLAY_FONT_SIZE))
@@ -133,9 +140,9 @@ class Settings:
         """English-only models (``*.en``) always transcribe English."""
         return "en" if self.model.endswith(".en") else self.language
 
-    def host_config(self) -> HostConfig:
+    def host_config(self, tls_dir: str = "") -> HostConfig:
         """What the engine host runs with: the one place settings become engine and server
-        options."""
+        options. ``tls_dir``: where a self-signed certificate is kept (the app's data folder)."""
         return HostConfig(
             model=self.model,
             language=self.effective_language,
@@ -144,6 +151,10 @@ class Settings:
             host=self.bind_host,
             port=self.port,
             token=self.token,
+            tls_enabled=self.tls_enabled,
+            tls_certfile=self.tls_certfile,
+            tls_keyfile=self.tls_keyfile,
+            tls_dir=tls_dir,
         )
 
     def replace(self, **changes: Any) -> Settings:

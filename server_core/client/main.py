@@ -2,6 +2,7 @@
 
     whisper-desktop-client --server ws://127.0.0.1:9000 --file talk.wav
     whisper-desktop-client --server 192.168.1.5:9000 --token T --both
+    whisper-desktop-client --server wss://192.168.1.5:9000 --token T --fingerprint AB:CD:.. --mic
 
 Text is printed as it is committed, one line per utterance, color-coded per client on a
 terminal and plain when piped (``--json``: every server message as one JSON line). The client
@@ -16,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import ssl
 import sys
 from typing import Optional
 
@@ -25,6 +27,7 @@ from server_core.audio.wire import FrameFormat
 from server_core.client.feeds import PROG, Feed, FileFeed, LiveFeed, warn
 from server_core.client.printer import Printer
 from server_core.client.stream import Stream, StreamOptions, ws_url
+from server_core.client.tls import ClientTls, connect_kwargs, parse_fingerprint
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +35,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--server",
         default="ws://127.0.0.1:9000",
-        help="server address: ws://HOST:PORT (default ws://127.0.0.1:9000)",
+        help="server address: ws://HOST:PORT, or wss://HOST:PORT for a server off loopback "
+        "(default ws://127.0.0.1:9000)",
+    )
+    trust = p.add_mutually_exclusive_group()
+    trust.add_argument(
+        "--cafile",
+        metavar="PEM",
+        help="for wss://: trust this certificate (e.g. the server's self-signed one)",
+    )
+    trust.add_argument(
+        "--fingerprint",
+        metavar="SHA256",
+        help="for wss://: accept only the certificate with this SHA-256 fingerprint (the one "
+        "the server prints); checked before anything is sent",
     )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--file", metavar="WAV", help="stream a WAV file at real time")
@@ -80,7 +96,7 @@ def _feeds(args: argparse.Namespace) -> list[tuple[str, Feed]]:
     ]
 
 
-async def _run(args: argparse.Namespace, feeds: list[tuple[str, Feed]]) -> int:
+async def _run(args: argparse.Namespace, feeds: list[tuple[str, Feed]], tls: ClientTls) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     interrupted = 0
@@ -114,6 +130,7 @@ async def _run(args: argparse.Namespace, feeds: list[tuple[str, Feed]]) -> int:
             token=args.token,
             language=args.language,
             max_attempts=args.retries,
+            tls=tls,
             end_timeout=120.0 if feed.finite else 30.0,
         )
         streams.append(Stream(opts, feed, printer, stop))
@@ -138,13 +155,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         warn("--frame-ms must be between 10 and 10000")
         return 2
     try:
-        ws_url(args.server, "x")
+        pin = parse_fingerprint(args.fingerprint) if args.fingerprint else None
+        tls = ClientTls(cafile=args.cafile, fingerprint=pin)
+        connect_kwargs(ws_url(args.server, "x"), tls)  # a pin for ws://, an unreadable cafile
         feeds = _feeds(args)
-    except (ValueError, AudioFileError) as e:  # a bad URL, an unreadable WAV
+    except (ValueError, OSError, ssl.SSLError, AudioFileError) as e:  # bad URL, pin, file
         warn(str(e))
         return 2
     try:
-        return asyncio.run(_run(args, feeds))
+        return asyncio.run(_run(args, feeds, tls))
     except KeyboardInterrupt:
         return 130
 

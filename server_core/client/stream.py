@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -23,6 +24,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from server_core.audio.wire import FrameFormat, encode_frame
 from server_core.client.feeds import Feed, warn
 from server_core.client.printer import Printer
+from server_core.client.tls import ClientTls, PinMismatch, connect_kwargs
 from server_core.config import SAMPLE_RATE
 from server_core.net.protocol import FATAL_CLOSE_CODES, WS_PATH, end_message
 
@@ -43,7 +45,7 @@ def ws_url(
     parts = urlsplit(server)
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
     if scheme not in ("ws", "wss"):
-        raise ValueError(f"unsupported server URL {server!r}; use ws://HOST:PORT")
+        raise ValueError(f"unsupported server URL {server!r}; use ws://HOST:PORT or wss://")
     if not parts.hostname:
         raise ValueError(f"no host in server URL {server!r}")
     path = parts.path if parts.path not in ("", "/") else WS_PATH
@@ -67,6 +69,7 @@ class StreamOptions:
     language: Optional[str] = None
     end_timeout: float = 120.0  # seconds to wait for "done" after "end"
     max_attempts: Optional[int] = None  # connection attempts in a row; None = forever
+    tls: ClientTls = field(default_factory=ClientTls)  # for wss://: --cafile or --fingerprint
 
 
 class Fatal(Exception):
@@ -112,6 +115,7 @@ class Stream:
     ) -> None:
         self.opts, self.source, self.printer, self.stop = opts, source, printer, stop
         self.url = ws_url(opts.server, opts.client_id, opts.format, opts.token, opts.language)
+        self.tls_kwargs = connect_kwargs(self.url, opts.tls)
         self.resume_token: Optional[str] = None
         self.last_seq = 0
         self.sent = SentAudio()
@@ -137,13 +141,20 @@ class Stream:
                     open_timeout=10,
                     max_size=4 * 1024 * 1024,
                     ping_timeout=self._ping_timeout(),
+                    **self.tls_kwargs,
                 ) as ws:
                     failures = 0
                     if await self._session(ws):
                         return 1 if self.source.failed else 0
                     why = "the server closed the connection"
-            except Fatal as e:
+            except (Fatal, PinMismatch) as e:
                 warn(f"{self.opts.client_id}: {e}")
+                return 1
+            except ssl.SSLCertVerificationError as e:  # retrying will not make it trusted
+                warn(
+                    f"{self.opts.client_id}: the server's certificate is not trusted: "
+                    f"{e.verify_message or e}; give --cafile CERT or --fingerprint SHA256"
+                )
                 return 1
             except ConnectionClosed as e:
                 code = e.rcvd.code if e.rcvd else 1006

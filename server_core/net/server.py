@@ -4,8 +4,11 @@ Used by the desktop app (next to its Qt loop) and by `whisper-desktop --server-o
 
     server = LocalServer(engine, ServerOptions(host="0.0.0.0", port=9000))
     server.start()          # binds, serves; raises ServerError (port in use, ...)
-    server.url, server.ws_url, server.lan_url, server.token
+    server.url, server.ws_url, server.lan_url, server.token, server.tls
     server.stop()
+
+Off loopback it serves HTTPS and WSS (``net/tls.py``: the user's certificate, or a self-signed
+one made once); ``ServerOptions(tls=TlsOptions(enabled=False))`` keeps it plain.
 
 The engine's life is the caller's: start it before clients come, and stop it (flushing) before
 ``stop()`` for a graceful end.
@@ -31,6 +34,7 @@ from server_core.net.app import create_app
 from server_core.net.auth import is_loopback
 from server_core.net.options import ApiOptions
 from server_core.net.protocol import WS_PATH
+from server_core.net.tls import TlsError, TlsFiles, TlsOptions, resolve_tls, server_context
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,7 @@ class ServerOptions:
     require_token: bool = False  # every peer needs the token, loopback too (local proxy)
     allowed_hosts: tuple[str, ...] = ()  # extra Host names (DNS rebinding guard, net/hosts.py)
     resume_grace: float = 30.0  # seconds a dropped client's session waits for it (0 = off)
+    tls: TlsOptions = field(default_factory=TlsOptions)
 
     def api_options(self) -> ApiOptions:
         return ApiOptions(
@@ -117,8 +122,13 @@ class LocalServer:
         self._server: Optional[uvicorn.Server] = None
         self._thread: Optional[threading.Thread] = None
         self.port = self.options.port
+        self.tls: Optional[TlsFiles] = None  # known after bind(); None: plain http/ws
 
     # -- addresses
+    @property
+    def loopback_only(self) -> bool:
+        return self._loopback_only()
+
     def _loopback_only(self) -> bool:
         host = self.options.host
         return host == "localhost" or is_loopback(host)
@@ -135,13 +145,18 @@ class LocalServer:
         return host
 
     @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    @property
     def url(self) -> str:
         """The browser page, for this machine."""
-        return f"http://{_url_host(self._local_host)}:{self.port}/"
+        return f"{self.scheme}://{_url_host(self._local_host)}:{self.port}/"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://{_url_host(self._local_host)}:{self.port}{WS_PATH}"
+        ws = "wss" if self.tls else "ws"
+        return f"{ws}://{_url_host(self._local_host)}:{self.port}{WS_PATH}"
 
     @property
     def lan_url(self) -> Optional[str]:
@@ -151,14 +166,26 @@ class LocalServer:
         host = lan_address() if _is_wildcard(self.options.host) else self.options.host
         if host is None:
             return None
-        return f"http://{_url_host(host)}:{self.port}/?token={self.token}"
+        return f"{self.scheme}://{_url_host(host)}:{self.port}/?token={self.token}"
 
     # -- life cycle
     def bind(self) -> None:
-        """Bind the listening socket now (idempotent); raises ServerError."""
+        """Bind the listening socket and settle TLS now (idempotent); raises ServerError."""
         if self._sock is not None:
             return
         host, port = self.options.host, self.options.port
+        try:
+            self.tls = resolve_tls(
+                self.options.tls, host, self._loopback_only(), self.options.allowed_hosts
+            )
+        except TlsError as e:
+            raise ServerError(str(e)) from None
+        if self.tls is None and not self._loopback_only():
+            log.warning(
+                "serving plain http/ws on %s: browsers on other devices get no microphone "
+                "and the token travels in clear text",
+                host,
+            )
         try:
             infos = socket.getaddrinfo(
                 host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -194,6 +221,13 @@ class LocalServer:
             access_log=False,
             server_header=False,
         )
+        config.load()
+        if self.tls is not None:
+            try:
+                config.ssl = server_context(self.tls)
+            except TlsError as e:
+                self.close()
+                raise ServerError(str(e)) from None
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name=f"uvicorn:{self.port}", daemon=True)
         self._thread.start()

@@ -241,12 +241,14 @@ def test_cpu_service_serves_with_the_token_from_its_environment(tmp_path: Path) 
         assert health["language"] == "de"
         assert not any("Token for" in line for line in server.stdout), server.output()
         lan = lan_address()
+        assert server.http_url.startswith("https://")  # off loopback: TLS, self-signed
+        ctx = server.ssl_context()
         if lan is not None:  # a peer that is not loopback
-            url = f"http://{lan}:{server.port}/clients"
+            url = f"https://{lan}:{server.port}/clients"
             with pytest.raises(urllib.error.HTTPError) as refused:
-                urllib.request.urlopen(url, timeout=10)
+                urllib.request.urlopen(url, timeout=10, context=ctx)
             assert refused.value.code == 401
-            with urllib.request.urlopen(url + "?token=s3cret", timeout=10) as r:
+            with urllib.request.urlopen(url + "?token=s3cret", timeout=10, context=ctx) as r:
                 assert json.load(r) == {"clients": []}
     finally:
         assert server.stop() == 0, server.output()

@@ -90,6 +90,21 @@ def test_model_device_precision_and_token_defaults(tmp_path: Path) -> None:
     assert (opts.token, opts.device) == ("flag", "cuda:1")
 
 
+def test_tls_options(tmp_path: Path) -> None:
+    opts = parse_serve_options([], environ={}, cwd=tmp_path)
+    assert opts.tls.enabled and opts.tls.certfile is None  # TLS decided by the bind address
+    opts = parse_serve_options(["--no-tls"], environ={}, cwd=tmp_path)
+    assert not opts.tls.enabled
+    opts = parse_serve_options(
+        ["--certfile", "/c.pem", "--keyfile", "/k.pem"], environ={}, cwd=tmp_path
+    )
+    assert (opts.tls.certfile, opts.tls.keyfile) == (Path("/c.pem"), Path("/k.pem"))
+    with pytest.raises(ValueError, match="--no-tls cannot go with"):
+        parse_serve_options(["--no-tls", "--certfile", "/c.pem"], environ={}, cwd=tmp_path)
+    with pytest.raises(ValueError, match="--keyfile needs --certfile"):
+        parse_serve_options(["--keyfile", "/k.pem"], environ={}, cwd=tmp_path)
+
+
 @pytest.mark.parametrize(
     "argv",
     [["--language", "xx"], ["--max-clients", "0"], ["--port", "70000"], ["--log-level", "loud"]],
@@ -212,6 +227,7 @@ def test_local_server_lifecycle_and_urls() -> None:
         import json
         import urllib.request
 
+        assert server.tls is None  # loopback stays plain
         assert server.port > 0 and server.url == f"http://127.0.0.1:{server.port}/"
         assert server.ws_url == f"ws://127.0.0.1:{server.port}/ws/transcription"
         with urllib.request.urlopen(server.url + "health", timeout=5) as r:
@@ -235,8 +251,11 @@ def test_off_loopback_bind_generates_a_token() -> None:
     try:
         lan = server.lan_url
         if lan_address() is not None:
+            assert lan.startswith(f"https://{lan_address()}:")
             assert lan.endswith(f":{server.port}/?token={server.token}")
-        assert server.url.startswith("http://127.0.0.1:")
+        assert server.tls is not None and server.tls.self_signed  # off loopback: TLS
+        assert server.url.startswith("https://127.0.0.1:")
+        assert server.ws_url.startswith("wss://127.0.0.1:")
     finally:
         server.close()
     given = LocalServer(FakeEngine(), ServerOptions(host="0.0.0.0", port=0, token="mine"))

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from websockets.sync.client import connect
 
+from server_core.wer import normalize
+
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
 
@@ -27,7 +29,13 @@ def find_chromium() -> str | None:
 class Chromium:
     """One headless browser with one page; ``fake_mic`` feeds a WAV file as the microphone."""
 
-    def __init__(self, url: str, fake_mic: Path | None = None, width: int = 1100) -> None:
+    def __init__(
+        self,
+        url: str,
+        fake_mic: Path | None = None,
+        width: int = 1100,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         exe = find_chromium()
         if exe is None:
             raise RuntimeError("chromium is not installed")
@@ -53,6 +61,7 @@ class Chromium:
                 "--use-fake-device-for-media-stream",
                 f"--use-file-for-fake-audio-capture={fake_mic}",
             ]
+        args += list(extra_args)
         self.log = open(self.profile / "chromium.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(args + [url], stdout=self.log, stderr=subprocess.STDOUT)
         self._ids = itertools.count(1)
@@ -115,3 +124,13 @@ class Chromium:
             self.proc.wait(5)
         self.log.close()
         shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def first_pass(text: str, reference: str) -> str | None:
+    """The fake microphone loops its file: the words up to the first full reading."""
+    words, ref = normalize(text), normalize(reference)
+    tail = ref[-3:]
+    for i in range(len(ref) // 2, len(words) - 2):
+        if words[i : i + 3] == tail:
+            return " ".join(words[: i + 3])
+    return None

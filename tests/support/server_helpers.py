@@ -21,7 +21,8 @@ from server_core.audio.wire import FrameFormat, encode_frame
 from server_core.config import SAMPLE_RATE
 from tests.support import ROOT
 
-LISTEN_RE = re.compile(r"Listening on (ws://\S+)")
+LISTEN_RE = re.compile(r"Listening on (wss?://\S+)")
+TLS_RE = re.compile(r"TLS: .*certificate (\S+), SHA-256 fingerprint ([0-9A-F:]+)")
 
 
 class ServerProcess:
@@ -60,6 +61,8 @@ class ServerProcess:
         self.ws_url = ""
         self.http_url = ""
         self.port = 0
+        self.certfile: Path | None = None  # what it serves, when it speaks TLS
+        self.fingerprint = ""
 
     @staticmethod
     def _read(stream, sink: list[str]) -> None:
@@ -75,18 +78,33 @@ class ServerProcess:
                     self.ws_url = m.group(1)
                     host_port = self.ws_url.split("//", 1)[1].split("/", 1)[0]
                     self.port = int(host_port.rsplit(":", 1)[1])
-                    self.http_url = f"http://{host_port}"
+                    scheme = "https" if self.ws_url.startswith("wss:") else "http"
+                    self.http_url = f"{scheme}://{host_port}"
+                    self._read_tls()
                     return self
             if self.proc.poll() is not None:
                 break
             time.sleep(0.1)
         raise AssertionError(f"server did not come up:\n{self.output()}")
 
+    def _read_tls(self) -> None:
+        for line in self.stdout:
+            m = TLS_RE.search(line)
+            if m:
+                self.certfile, self.fingerprint = Path(m.group(1)), m.group(2)
+
+    def ssl_context(self):
+        """A client context that trusts exactly the certificate this server printed."""
+        import ssl
+
+        return ssl.create_default_context(cafile=str(self.certfile)) if self.certfile else None
+
     def output(self) -> str:
         return "\n".join(self.stdout) + "\n--- stderr ---\n" + "\n".join(self.stderr[-80:])
 
     def get(self, path: str, timeout: float = 10.0) -> dict:
-        with urllib.request.urlopen(self.http_url + path, timeout=timeout) as r:
+        ctx = self.ssl_context()
+        with urllib.request.urlopen(self.http_url + path, timeout=timeout, context=ctx) as r:
             return json.load(r)
 
     def clients(self) -> list[dict]:

@@ -16,7 +16,7 @@ import pytest
 
 from server_core.events import TranscriptEvent
 from tests.support.fake_engine import FakeEngine
-from tests.support.fake_server import FakeServer
+from tests.support.fake_server import FINGERPRINT, FakeServer
 from whisper_desktop.host import EngineHost, HostState
 from whisper_desktop.settings import Overrides, load_settings, open_qsettings
 from whisper_desktop.widgets.tray import TrayState
@@ -149,9 +149,11 @@ def test_tray_actions_drive_the_app(qtbot, make_app, tmp_path: Path) -> None:
     assert d.isVisible() and d.url.text() == "" and "LAN access is off" in d.intro.text()
     d.enable_lan.click()
     qtbot.waitUntil(lambda: bool(d.url.text()), timeout=5000)
-    assert d.url.text() == f"http://192.0.2.7:9555/?token={app.settings.token}"
+    assert d.url.text() == f"https://192.0.2.7:9555/?token={app.settings.token}"
+    assert d.qr_text().startswith("https://") and d.fingerprint.text() == FINGERPRINT
     assert not d.qr.pixmap().isNull()
     assert FakeServer.started[-1].config.host == "0.0.0.0"
+    assert FakeServer.started[-1].config.tls_dir == str(tmp_path / "tls")  # --data-dir's
     assert FakeServer.started[0].stopped
     assert load_settings(open_qsettings(tmp_path)).lan_enabled is True
 

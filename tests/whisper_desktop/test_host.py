@@ -144,3 +144,39 @@ def test_a_local_session_opens_for_its_task(qtbot, host) -> None:
     engine = host.engines[-1]
     assert engine.get_session("system").options.task == "translate"
     assert engine.get_session("user").options.task == "transcribe"
+
+
+def test_the_server_is_made_with_the_tls_settings(tmp_path) -> None:
+    """Off loopback the desktop's server speaks TLS (a self-signed certificate, its
+    fingerprint for the connect dialog); the user's certificate or TLS off as configured."""
+    from server_core.net.tls import ensure_self_signed
+    from whisper_desktop.host import default_server_factory
+
+    engine = FakeEngine()
+    try:
+        lan = default_server_factory(engine, HostConfig("tiny.en", "en", host="0.0.0.0", port=0))
+        lan.bind()
+        try:
+            assert lan.tls is not None and lan.tls.self_signed and lan.url.startswith("https://")
+        finally:
+            lan.close()
+        own = ensure_self_signed(tmp_path, ["localhost"], ["127.0.0.1"])
+        mine = HostConfig(
+            "tiny.en", "en", port=0, tls_certfile=str(own.certfile), tls_keyfile=str(own.keyfile)
+        )
+        server = default_server_factory(engine, mine)
+        server.bind()
+        try:
+            assert server.tls.fingerprint == own.fingerprint and not server.tls.self_signed
+        finally:
+            server.close()
+        off = default_server_factory(
+            engine, HostConfig("tiny.en", "en", host="0.0.0.0", port=0, tls_enabled=False)
+        )
+        off.bind()
+        try:
+            assert off.tls is None and off.url.startswith("http://")
+        finally:
+            off.close()
+    finally:
+        engine.stop(flush=False)

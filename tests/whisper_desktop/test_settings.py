@@ -31,12 +31,21 @@ def test_settings_defaults_roundtrip_and_token(tmp_path: Path) -> None:
         overlay_geometry=(10, 20, 300, 100),
         mic_device="USB Mic",
         device="cuda:1",
+        tls_enabled=False,
+        tls_certfile="/etc/ssl/mine.pem",
     )
+    assert s.tls_enabled and s.tls_certfile == ""  # TLS off loopback, self-signed, by default
     save_settings(qs, changed)
     again = load_settings(open_qsettings(tmp_path))
     assert again == changed
     assert (tmp_path / "settings.ini").read_text().count("tiny.en") == 1
     assert again.host_config().device == "cuda:1"
+    config = again.host_config()
+    assert (config.tls_enabled, config.tls_certfile, config.tls_keyfile) == (
+        False,
+        "/etc/ssl/mine.pem",
+        "",
+    )
 
 
 def test_settings_ignore_bad_values(tmp_path: Path) -> None:

@@ -53,6 +53,8 @@ class ConnectDialog(QDialog):
         self.url = QLineEdit(readOnly=True)
         self.token = QLineEdit(readOnly=True)
         self.ws_url = QLineEdit(readOnly=True)
+        self.fingerprint = QLineEdit(readOnly=True, objectName="fingerprint")
+        self.fingerprint_note = QLabel(wordWrap=True)
         self.qr = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, objectName="qrCode")
         self.qr.setMinimumSize(280, 280)
         copy = QPushButton("Copy address")
@@ -72,15 +74,31 @@ class ConnectDialog(QDialog):
         layout.addWidget(self.token)
         layout.addWidget(QLabel("WebSocket endpoint (for your own clients):"))
         layout.addWidget(self.ws_url)
+        layout.addWidget(QLabel("Certificate fingerprint (SHA-256):"))
+        layout.addWidget(self.fingerprint)
+        layout.addWidget(self.fingerprint_note)
         layout.addWidget(self.qr)
         layout.addWidget(self.enable_lan)
         layout.addWidget(buttons)
 
-    def set_addresses(self, lan_url: str, ws_url: str, token: str, note: str = "") -> None:
-        """``lan_url`` carries the token; without one the dialog says how to get one."""
+    def set_addresses(
+        self, lan_url: str, ws_url: str, token: str, note: str = "", fingerprint: str = ""
+    ) -> None:
+        """``lan_url`` carries the token; without one the dialog says how to get one.
+        ``fingerprint`` is the server certificate's SHA-256, "" when it serves plain http."""
         self.url.setText(lan_url)
         self.token.setText(token)
         self.ws_url.setText(ws_url)
+        self.fingerprint.setText(fingerprint or "none: plain http (TLS is off)")
+        self.fingerprint_note.setText(
+            "The browser will warn about a self-signed certificate: accept it only if the"
+            " fingerprint it shows matches this one."
+            if fingerprint
+            else "Without TLS, phones and tablets cannot use their microphone on this page."
+        )
+        has_lan = bool(lan_url)
+        self.fingerprint.setVisible(has_lan)
+        self.fingerprint_note.setVisible(has_lan)
         if lan_url:
             self.intro.setText(
                 "Scan the code with a phone or tablet on the same network, or type the address."

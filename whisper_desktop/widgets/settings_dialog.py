@@ -205,6 +205,14 @@ class SettingsDialog(QDialog):
         token_row = QHBoxLayout()
         token_row.addWidget(self.token, 1)
         token_row.addWidget(regenerate)
+        self.tls_enabled = QCheckBox("Encrypt connections from other devices (HTTPS/WSS)")
+        self.tls_enabled.setToolTip(
+            "Phones get the microphone only on secure pages. Without a certificate of your own"
+            " the app makes a self-signed one; its fingerprint is in Connect a device."
+        )
+        self.tls_enabled.setChecked(settings.tls_enabled)
+        self.tls_certfile = QLineEdit(settings.tls_certfile, placeholderText="self-signed")
+        self.tls_keyfile = QLineEdit(settings.tls_keyfile, placeholderText="in the certificate")
         server_box = QGroupBox("Server")
         sf = QFormLayout(server_box)
         sf.addRow(self.server_enabled)
@@ -212,6 +220,9 @@ class SettingsDialog(QDialog):
         sf.addRow("Port", self.port)
         sf.addRow(self.lan_enabled)
         sf.addRow("Token", token_row)
+        sf.addRow(self.tls_enabled)
+        sf.addRow("Certificate (PEM)", self.tls_certfile)
+        sf.addRow("Key (PEM)", self.tls_keyfile)
 
         # Overlay
         self.font_family = QFontComboBox()
@@ -322,6 +333,9 @@ class SettingsDialog(QDialog):
             port=self.port.value(),
             lan_enabled=self.lan_enabled.isChecked(),
             token=self.token.text(),
+            tls_enabled=self.tls_enabled.isChecked(),
+            tls_certfile=self.tls_certfile.text().strip(),
+            tls_keyfile=self.tls_keyfile.text().strip(),
             overlay_font_family=self.font_family.currentFont().family(),
             overlay_font_size=self.font_size.value(),
             overlay_opacity=round(self.opacity.value(), 2),

@@ -8,21 +8,11 @@ import time
 
 import pytest
 
-from server_core.wer import normalize, wer
-from tests.support.browser_helpers import Chromium, find_chromium
+from server_core.wer import wer
+from tests.support.browser_helpers import Chromium, find_chromium, first_pass
 from tests.support.server_helpers import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
-
-
-def _first_pass(text: str, reference: str) -> str | None:
-    """The fake microphone loops its file: the words up to the first full reading."""
-    words, ref = normalize(text), normalize(reference)
-    tail = ref[-3:]
-    for i in range(len(ref) // 2, len(words) - 2):
-        if words[i : i + 3] == tail:
-            return " ".join(words[: i + 3])
-    return None
 
 
 def test_browser_page_captions_the_fake_microphone(speech_dir, artifacts_dir):
@@ -41,7 +31,7 @@ def test_browser_page_captions_the_fake_microphone(speech_dir, artifacts_dir):
             time.sleep(1)
             raw = browser.evaluate("JSON.stringify(window.whisperState || null)")
             state = json.loads(raw) if raw else {}
-            first = _first_pass(state.get("text", ""), reference)
+            first = first_pass(state.get("text", ""), reference)
         shot = browser.screenshot(artifacts_dir / "browser_client.png")
         print(f"screenshot: {shot}")
         print(f"page state: {json.dumps(state)[:600]}")

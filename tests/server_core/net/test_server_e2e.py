@@ -9,7 +9,6 @@ import os
 import pickle
 import random
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -447,43 +446,14 @@ asyncio.run(main())
 """
 
 
-@pytest.fixture
-def netns():
-    """A network namespace with a veth pair: a peer that really is off loopback."""
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("needs root and iproute2 to create a network namespace for a non-local peer")
-    tag = os.getpid() % 100000
-    ns, host_if, ns_if = f"wdtest{tag}", f"wdh{tag}", f"wdn{tag}"
-    octet = tag % 250 + 1
-    host_ip, ns_ip = f"10.213.{octet}.1", f"10.213.{octet}.2"
-
-    def ip(*args: str, check: bool = True):
-        return subprocess.run(["ip", *args], capture_output=True, text=True, check=check)
-
-    try:
-        ip("netns", "add", ns)
-    except subprocess.CalledProcessError as e:
-        pytest.skip(f"cannot create a network namespace here: {e.stderr.strip()}")
-    try:
-        ip("link", "add", host_if, "type", "veth", "peer", "name", ns_if)
-        ip("link", "set", ns_if, "netns", ns)
-        ip("addr", "add", f"{host_ip}/30", "dev", host_if)
-        ip("link", "set", host_if, "up")
-        ip("netns", "exec", ns, "ip", "addr", "add", f"{ns_ip}/30", "dev", ns_if)
-        ip("netns", "exec", ns, "ip", "link", "set", ns_if, "up")
-        ip("netns", "exec", ns, "ip", "link", "set", "lo", "up")
-        yield ns, host_ip
-    finally:
-        ip("netns", "del", ns, check=False)
-        ip("link", "del", host_if, check=False)
-
-
 def test_non_loopback_peer_needs_the_token(netns, speech_dir):
     ns, host_ip = netns
     srv = ServerProcess(
-        "--model", "tiny.en", "--language", "en", "--host", "0.0.0.0", "--port", "0"
+        "--model", "tiny.en", "--language", "en", "--host", "0.0.0.0", "--port", "0", "--no-tls"
     ).wait_listening()
     try:
+        assert srv.ws_url.startswith("ws://") and srv.certfile is None  # --no-tls: plain
+        assert any("plain http/ws" in line for line in srv.stderr), srv.output()  # warned
         token_lines = [line for line in srv.stdout if "Token" in line]
         assert len(token_lines) == 1, srv.stdout  # generated and printed once
         token = re.search(r"\(shown once\): ([\w-]+)", token_lines[0]).group(1)

@@ -22,6 +22,13 @@ def test_connect_dialog_shows_url_token_and_qr(qtbot) -> None:
     )
     assert dark > 100
     assert d.enable_lan.isHidden()
+    assert "plain http" in d.fingerprint.text()  # no fingerprint given: TLS is off
+    assert "cannot use their microphone" in d.fingerprint_note.text()
+    pin = ":".join(["AB"] * 32)
+    secure = "https://192.168.1.20:9000/?token=abcdef"
+    d.set_addresses(secure, "wss://127.0.0.1:9000/ws/transcription", "abcdef", fingerprint=pin)
+    assert d.fingerprint.text() == pin and d.fingerprint.isVisible()
+    assert "matches this one" in d.fingerprint_note.text() and d.qr_text() == secure
     d.set_addresses("", "ws://127.0.0.1:9000/ws/transcription", "abcdef")
     assert "LAN access is off" in d.intro.text() and not d.enable_lan.isHidden()
     with qtbot.waitSignal(d.enable_lan_requested, timeout=1000):

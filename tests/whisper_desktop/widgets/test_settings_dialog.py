@@ -34,7 +34,17 @@ def test_settings_dialog_edits_a_copy(qtbot) -> None:
     d.history_enabled.setChecked(False)
     assert d.clear_seconds.value() == 10.0
     d.clear_seconds.setValue(4.5)
+    assert d.tls_enabled.isChecked() and d.tls_certfile.text() == ""
+    d.tls_certfile.setText(" /etc/ssl/mine.pem ")
+    d.tls_keyfile.setText("/etc/ssl/mine.key")
     r = d.result_settings()
+    assert (r.tls_enabled, r.tls_certfile, r.tls_keyfile) == (
+        True,
+        "/etc/ssl/mine.pem",
+        "/etc/ssl/mine.key",
+    )
+    d.tls_enabled.setChecked(False)
+    assert d.result_settings().tls_enabled is False
     assert r.history_enabled is False and r.overlay_clear_seconds == 4.5
     assert (r.model, r.language, r.mic_device, r.loopback_speaker) == (
         "tiny.en",
