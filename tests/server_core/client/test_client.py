@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -26,17 +25,7 @@ from server_core.client.stream import ws_url
 from server_core.net.server import LocalServer, ServerOptions
 from tests.support import run_python
 from tests.support.fake_engine import FakeEngine
-
-
-def write_wav(path: Path, seconds: float, rate: int = 16000, channels: int = 1) -> Path:
-    t = np.arange(int(seconds * rate)) / rate
-    x = (0.3 * np.sin(2 * np.pi * 220 * t) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(channels)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(np.repeat(x, channels).tobytes())
-    return path
+from tests.support.wav import write_wav
 
 
 def test_ws_url_forms() -> None:

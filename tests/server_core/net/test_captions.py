@@ -10,26 +10,16 @@ import json
 import socket
 import threading
 import time
-import warnings
 
 import numpy as np
 import pytest
+from starlette.websockets import WebSocketDisconnect
 
 from server_core.events import TranscriptEvent
 from server_core.languages import languages
-from server_core.net.app import create_app
 from server_core.net.captions import CaptionFeed, Viewer
-from server_core.net.options import ApiOptions
+from tests.server_core.net.test_api import REMOTE, SECOND, TestClient, make_client
 from tests.support.fake_engine import FakeEngine
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
-from starlette.websockets import WebSocketDisconnect
-
-LOCAL = ("127.0.0.1", 50000)
-REMOTE = ("192.0.2.10", 50000)
-SECOND = np.zeros(16000, dtype=np.float32)
 
 
 @pytest.fixture
@@ -37,11 +27,6 @@ def engine():
     e = FakeEngine()
     yield e
     e.stop(flush=False)
-
-
-def make_client(engine, client=LOCAL, **opts) -> TestClient:
-    opts.setdefault("allowed_hosts", ("testserver",))
-    return TestClient(create_app(engine, ApiOptions(**opts)), client=client)
 
 
 @contextlib.contextmanager

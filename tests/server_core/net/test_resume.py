@@ -9,7 +9,6 @@ import io
 import json
 import threading
 import time
-import wave
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from server_core.client import main as cli
 from server_core.net.server import LocalServer, ServerOptions
 from tests.support.fake_engine import FakeEngine
 from tests.support.tcp_proxy import CuttableProxy
+from tests.support.wav import write_wav
 
 SECOND = np.zeros(16000, dtype=np.float32)
 
@@ -47,16 +47,6 @@ def engine():
     e = FakeEngine(word_seconds=0.5)
     yield e
     e.stop(flush=False)
-
-
-def write_wav(path: Path, seconds: float) -> Path:
-    x = (0.3 * np.sin(np.arange(int(seconds * 16000)) * 0.09) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(x.tobytes())
-    return path
 
 
 def client_over_cut_connection(engine, grace: float, wav: Path) -> tuple[int, str, str, int]:

@@ -14,10 +14,8 @@ import ssl
 import stat
 import subprocess
 import sys
-import wave
 from pathlib import Path
 
-import numpy as np
 import pytest
 from cryptography import x509
 
@@ -33,6 +31,7 @@ from server_core.net.tls import (
 )
 from tests.support import ROOT
 from tests.support.fake_engine import FakeEngine
+from tests.support.wav import write_wav
 
 
 def san_of(certfile: Path) -> tuple[set[str], set[str]]:
@@ -223,17 +222,6 @@ def test_curl_trusts_the_generated_certificate(lan_server) -> None:
     plain = in_netns(ns, "curl", "-sS", "-m", "10", f"http://{host_ip}:{server.port}/health")
     print("plain http:", plain.returncode, plain.stderr.strip())
     assert plain.returncode != 0 and plain.stdout == ""  # no HTTP answer on the TLS port
-
-
-def write_wav(path: Path, seconds: float) -> Path:
-    t = np.arange(int(16000 * seconds)) / 16000
-    pcm = (0.3 * np.sin(2 * np.pi * 220 * t) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(pcm.tobytes())
-    return path
 
 
 def test_example_client_trusts_by_cafile_or_pin_and_refuses_a_wrong_pin(
