@@ -119,7 +119,9 @@ def history_text(data_dir: Path, client: str) -> str:
         capture_output=True, text=True, cwd=ROOT, timeout=60,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
-    prefix = f"{client}: "
+    from whisper_desktop.source_names import source_label
+
+    prefix = f"{source_label(client)}: "  # "You", "System", "Phone 1", as the overlay says
     texts = [line.split("] ", 1)[1] for line in r.stdout.splitlines() if "] " in line]
     assert all(t.startswith(prefix) for t in texts), r.stdout
     return " ".join(t[len(prefix) :] for t in texts)
