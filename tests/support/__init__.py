@@ -20,3 +20,15 @@ def run_python(code: str, *args: str, timeout: float = 120) -> subprocess.Comple
         cwd=ROOT,
         timeout=timeout,
     )
+
+
+def says_cuda_is_missing(stderr: str, prefix: str) -> bool:
+    """``stderr`` is the one line a CPU-only torch gives for ``--device cuda`` (after ``prefix``),
+    or names a machine whose CUDA has no usable GPU."""
+    import torch
+
+    line = (
+        f"{prefix}device 'cuda': CUDA is not available: this torch "
+        f"({torch.__version__}) is built without CUDA"
+    )
+    return stderr.strip().splitlines() == [line] or "no usable NVIDIA GPU" in stderr
