@@ -53,6 +53,10 @@ class SessionHandle(Protocol):
 
     def wait_closed(self, timeout: Optional[float] = None) -> bool: ...
 
+    def set_paused(self, paused: bool) -> None:
+        """A paused session keeps its audio, state and context but gets no engine time until
+        it is unpaused (its client is away and may resume). Thread-safe."""
+
     @property
     def lag(self) -> float: ...
 

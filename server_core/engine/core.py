@@ -327,6 +327,7 @@ class Engine:
             self._stopping = command
             for s in list(self._sessions.values()):
                 if command.flush:
+                    s.paused = False
                     s.end()
             return None
         raise TypeError(f"unknown command {command!r}")
@@ -363,7 +364,8 @@ class Engine:
 
     def _tick(self) -> bool:
         """Ingest, schedule, run one step, close finished sessions; True if a step ran."""
-        sessions = list(self._sessions.values())
+        # a paused session (its client away, waiting to resume) takes no engine time
+        sessions = [s for s in self._sessions.values() if not s.paused]
         now = time.monotonic()
         tick_seconds, self._last_tick = now - self._last_tick, now
         with one_torch_thread():

@@ -70,6 +70,7 @@ class Session:
             on_reset=lambda window: context.extend(window.state.tokens),
         )
         self.last_served_at = 0.0
+        self.paused = False  # set from any thread; the loop leaves a paused session alone
         self._end_seen = False  # ingest() has seen end() and closed the last utterance
 
     # ---- any thread ----------------------------------------------------------------------
@@ -88,6 +89,11 @@ class Session:
 
     def wait_closed(self, timeout: float | None = None) -> bool:
         return self.inbox.wait_closed(timeout)
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
+        if not paused:
+            self._wake()
 
     @property
     def status(self) -> SessionStatus:

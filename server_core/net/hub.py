@@ -97,6 +97,7 @@ class Hub:
         if held.expiry is not None:
             held.expiry.cancel()
             held.expiry = None
+        held.session.set_paused(False)
         old, held.owner = held.owner, conn
         if old is not None:
             old.supersede()  # type: ignore[attr-defined]
@@ -118,6 +119,10 @@ class Hub:
         for old in parked[: max(0, len(parked) - self.options.max_clients)]:
             log.info("client %s: too many sessions waiting to resume", old.client_id)
             self._end_parked(old)
+        # Its audio waits undecoded until the client is back: clients that never come back
+        # cost no compute, and the memory of decoding them (measured with bench/churn.py,
+        # tiny.en, 1,000 dropped clients: +229 MiB) is not spent.
+        held.session.set_paused(True)
         loop = asyncio.get_running_loop()
         held.expiry = loop.call_later(grace, self._expire, held)
         log.info("client %s: connection lost; session kept %g s to resume", held.client_id, grace)

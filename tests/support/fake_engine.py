@@ -49,6 +49,7 @@ class FakeSession:
         self.engine, self.client_id, self.listener = engine, client_id, listener
         self.language, self.meta = language, dict(meta or {})
         self.received = 0
+        self.paused = False
         self.emitted_words = 0
         self.ending = False
         self.aborted = False
@@ -82,6 +83,9 @@ class FakeSession:
 
     def wait_closed(self, timeout: Optional[float] = None) -> bool:
         return self.closed.wait(timeout)
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
 
     @property
     def lag(self) -> float:

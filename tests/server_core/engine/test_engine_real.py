@@ -133,6 +133,22 @@ def test_end_flushes_every_word_and_ids_are_unique(tiny_engine, speech_dir):
         session.push(np.zeros(160, dtype=np.float32))
 
 
+def test_a_paused_session_waits_undecoded_and_loses_nothing(tiny_engine, speech_dir):
+    wav = speech_dir / "fleurs_en_003.wav"
+    audio = read_wav(wav)
+    got = Collected()
+    session = tiny_engine.open_session("away", got)
+    session.set_paused(True)
+    session.push(audio)
+    time.sleep(3)
+    assert got.events == []
+    assert session.lag == pytest.approx(audio.shape[0] / SAMPLE_RATE, abs=0.01)
+    session.set_paused(False)
+    session.end()
+    assert got.closed.wait(120)
+    assert wer(reference(wav), got.text) <= 0.25
+
+
 @pytest.mark.parametrize(
     "bad",
     [

@@ -122,9 +122,11 @@ def test_resume_replays_what_came_while_away_and_says_what_audio_arrived(engine)
         token, words = dropped(server, "phone")
         assert [w["seq"] for w in words] == [1, 2, 3, 4]
         engine.get_session("phone").notice("lag_skip", "while away")
+        assert engine.get_session("phone").paused  # no engine time for a client that is away
         with connect(f"{server.ws_url}?client_id=phone&resume={token}&last_seq=2") as ws:
             ready = json.loads(ws.recv(timeout=5))
             assert ready["resumed"] is True and ready["received_samples"] == 32000
+            assert not engine.get_session("phone").paused
             assert ready["resume_token"] == token
             again = [json.loads(ws.recv(timeout=5)) for _ in range(3)]
             assert [(m["seq"], m.get("text") or m["code"]) for m in again] == [
