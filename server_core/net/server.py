@@ -43,6 +43,9 @@ class ServerError(RuntimeError):
     """The server could not start; str() is one line for people."""
 
 
+LOOPBACK_PROXIES = ("127.0.0.1", "::1")  # whose X-Forwarded-For names the real client
+
+
 @dataclass
 class ServerOptions:
     host: str = "127.0.0.1"
@@ -220,6 +223,10 @@ class LocalServer:
             log_config=None,
             access_log=False,
             server_header=False,
+            # a reverse proxy on this machine that names the client in X-Forwarded-For keeps
+            # remote clients remote (they need the token); nobody else's header is believed
+            proxy_headers=True,
+            forwarded_allow_ips=list(LOOPBACK_PROXIES),
         )
         config.load()
         if self.tls is not None:

@@ -141,6 +141,23 @@ def test_require_token_asks_local_peers_too(engine) -> None:
         assert tc.get("/clients").status_code == 200  # without it, local peers need none
 
 
+def test_a_local_proxy_that_names_the_client_keeps_it_remote(engine) -> None:
+    """A reverse proxy on this machine that sets X-Forwarded-For: its clients need the token,
+    over the real server (uvicorn's proxy headers); a remote peer's header is not believed."""
+    import httpx
+
+    server = LocalServer(engine, ServerOptions(port=0, token="s3cret"))
+    server.start()
+    try:
+        url = f"http://127.0.0.1:{server.port}/clients"
+        assert httpx.get(url).status_code == 200  # a local program
+        proxied = {"x-forwarded-for": "203.0.113.5"}
+        assert httpx.get(url, headers=proxied).status_code == 401
+        assert httpx.get(url + "?token=s3cret", headers=proxied).status_code == 200
+    finally:
+        server.stop()
+
+
 def random_bad_frame(rng: random.Random) -> tuple[str, bytes | str]:
     """A binary or text frame that is never valid: garbage, broken .npy, or JSON that is not
     a known message."""
