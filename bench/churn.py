@@ -103,6 +103,7 @@ def main() -> int:
     p.add_argument("--model", default="tiny.en")
     p.add_argument("--resume-grace", type=float, default=5.0)
     p.add_argument("--server-arg", action="append", default=[], help="extra server flag")
+    p.add_argument("--log", type=Path, help="write the server's log here")
     a = p.parse_args()
     speech = read_wav(SPEECH / "ls_1089_134686_0000.wav")[: 3 * 16000]
     server = Server(
@@ -121,6 +122,8 @@ def main() -> int:
         time.sleep(3)
         after = server.rss_mib()
         log = "\n".join(server.lines)
+        if a.log:
+            a.log.write_text(log + "\n")
     finally:
         server.proc.terminate()
         server.proc.wait(60)

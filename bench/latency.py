@@ -280,28 +280,61 @@ def latencies(run: ItemRun, offline_words: list[list], english: bool) -> list[fl
     return out
 
 
-def _words(tokens: list[str]) -> int:
-    return sum(1 for t in tokens if any(c.isalnum() for c in t))
+def _is_word(token: str) -> bool:
+    return any(c.isalnum() for c in token)
+
+
+def _same_letters(a: list[str], b: list[str]) -> bool:
+    """The same words spaced otherwise: "may be" and "maybe", "lower case" and "lowercase"."""
+    return "".join(a) == "".join(b)
 
 
 def deletions(ref: list[str], hyp: list[str]) -> int:
     """Words of ``ref`` that ``hyp`` lacks: deleted, not replaced by another word.
 
-    Spelling the same letters with other spaces ("may be" / "maybe", "lower case" /
-    "lowercase") loses nothing, and a token without a letter or digit (the "." the English
-    normalizer keeps of "...") is not a word."""
+    Spelling the same letters with other spaces loses nothing, and a token without a letter
+    or digit (the "." the English normalizer keeps of "...") is not a word."""
+    return len(_deleted(ref, hyp) & {i for i, w in enumerate(ref) if _is_word(w)})
+
+
+def _deleted(ref: list[str], hyp: list[str]) -> set[int]:
+    """Indices of the ``ref`` words that ``hyp`` deletes (a replacement by fewer words deletes
+    the rest)."""
+    out: set[int] = set()
     matcher = difflib.SequenceMatcher(a=ref, b=hyp, autojunk=False)
-    missing = 0
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "delete":
-            missing += _words(ref[i1:i2])
-        elif op == "replace" and "".join(ref[i1:i2]) != "".join(hyp[j1:j2]):
-            missing += max(0, _words(ref[i1:i2]) - _words(hyp[j1:j2]))
-    return missing
+            out.update(range(i1, i2))
+        elif op == "replace" and not _same_letters(ref[i1:i2], hyp[j1:j2]):
+            extra = (i2 - i1) - (j2 - j1)
+            out.update(range(i2 - max(0, extra), i2))
+    return out
+
+
+def _heard(ref: list[str], hyp: list[str]) -> set[int]:
+    """Indices of the ``ref`` words that ``hyp`` has."""
+    out: set[int] = set()
+    matcher = difflib.SequenceMatcher(a=ref, b=hyp, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal" or (op == "replace" and _same_letters(ref[i1:i2], hyp[j1:j2])):
+            out.update(range(i1, i2))
+    return out
+
+
+def lost_words(ref: list[str], offline: list[str], stream: list[str]) -> tuple[int, int]:
+    """(words said and heard offline, how many of them the stream deleted).
+
+    A word is lost when the speaker said it (it is in the reference), offline Whisper heard
+    it, and the stream lacks it. Scoring against offline's text alone would count what
+    offline Whisper invents, such as a sentence after the speech has ended, as words the
+    stream lost."""
+    heard = {i for i in _heard(ref, offline) if _is_word(ref[i])}
+    return len(heard), len(heard & _deleted(ref, stream))
 
 
 def summarize(runs: list[ItemRun], offline: dict, stats: dict, max_lag: float, english: bool):
-    errors = offline_errors = ref_words = missing = offline_words = 0
+    errors = offline_errors = ref_words = offline_words = 0
+    missing = missing_vs_offline = heard_words = 0
     lat: list[float] = []
     for run in runs:
         off = offline[run.item.name]
@@ -311,8 +344,11 @@ def summarize(runs: list[ItemRun], offline: dict, stats: dict, max_lag: float, e
         errors += edit_distance(ref, hyp)
         offline_errors += edit_distance(ref, off_words)
         ref_words += len(ref)
-        missing += deletions(off_words, hyp)
+        missing_vs_offline += deletions(off_words, hyp)
         offline_words += len(off_words)
+        heard, lost = lost_words(ref, off_words, hyp)
+        heard_words += heard
+        missing += lost
         lat += latencies(run, off["words"], english)
     audio = sum(r.item.seconds for r in runs)
     compute = {p: round(stats.get(p, 0.0) / audio, 4) for p in PARTS}
@@ -322,7 +358,10 @@ def summarize(runs: list[ItemRun], offline: dict, stats: dict, max_lag: float, e
         "words": ref_words,
         "wer_stream": round(errors / ref_words, 4),
         "wer_offline": round(offline_errors / ref_words, 4),
-        "words_missing": round(missing / max(1, offline_words), 4),
+        # said, heard by offline Whisper, lost by the stream (lost_words)
+        "words_missing": round(missing / max(1, heard_words), 4),
+        # offline's words the stream lacks, offline's inventions included (the earlier metric)
+        "words_missing_vs_offline": round(missing_vs_offline / max(1, offline_words), 4),
         "latency_mean_s": round(float(np.mean(lat)), 3) if lat else None,
         "latency_p90_s": round(float(np.percentile(lat, 90)), 3) if lat else None,
         "end_lag_mean_s": round(float(np.mean([r.done_at - r.end_sent for r in runs])), 3),
