@@ -25,6 +25,7 @@ from whisper.tokenizer import Tokenizer, get_tokenizer
 
 from server_core.config import SAMPLE_RATE, DecodeOptions
 from server_core.engine.decoder import BatchDecoder
+from server_core.engine.precision import INT8_LOGITS
 from server_core.engine.window import SAMPLES_PER_FRAME, WindowState
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ class AlignAttDecoder:
         self.alignment_heads: list[tuple[int, int]] = [(int(a), int(b)) for a, b in pairs]
         self.dtype = next(model.parameters()).dtype
         self.device = model.device
-        self.batch = BatchDecoder(model, self.alignment_heads, int8_logits=precision == "int8")
+        self.batch = BatchDecoder(model, self.alignment_heads, int8_logits=precision in INT8_LOGITS)
         self._masks: dict[int, torch.Tensor] = {}
 
     # ---- tokenizer and prompt -------------------------------------------------------------

@@ -117,7 +117,10 @@ class BatchDecoder:
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
         if self._int8_logits is not None:
-            return self._int8_logits(x.float())
+            # row by row: dynamic int8 scales the input by its largest value, and a row's
+            # logits must not depend on the rows it shares a batch with (batched = alone)
+            x = x.float()
+            return torch.cat([self._int8_logits(x[i : i + 1]) for i in range(x.shape[0])])
         return (x @ self._logits_t.to(x.dtype)).float()
 
     # ---- the two calls -------------------------------------------------------------------

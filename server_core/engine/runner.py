@@ -62,6 +62,8 @@ class Runner:
                 job.session.drop_pending(f"{type(e).__name__}: {e}")
             return time.perf_counter() - t0
         live = [(job, f) for job, f in zip(jobs, features, strict=True) if not job.session.aborted]
+        if not live:  # every session of the step was aborted while its audio was encoded
+            return time.perf_counter() - t0
         requests = []
         for job, feats in live:
             state = job.window.state

@@ -39,9 +39,10 @@ def windows(speech_dir) -> list[tuple]:
     ]
 
 
-def test_batched_steps_equal_one_at_a_time(tiny, speech_dir) -> None:
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])  # bf16: int8 logits, row by row
+def test_batched_steps_equal_one_at_a_time(tiny, speech_dir, precision) -> None:
     options = DecodeOptions(language="en", agreement=False)
-    decoder = AlignAttDecoder(tiny, options)
+    decoder = AlignAttDecoder(tiny, options, precision)
     encoder = Encoder(tiny, pad_seconds=4.0, bucket_seconds=1.0)
     cases = windows(speech_dir)
     audios = [audio for audio, *_ in cases]

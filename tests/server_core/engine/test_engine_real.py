@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -15,8 +16,9 @@ import torch
 import whisper
 
 from server_core.audio.files import read_wav
-from server_core.config import SAMPLE_RATE, DecodeOptions, EngineConfig
+from server_core.config import SAMPLE_RATE, DecodeOptions, EngineConfig, VadOptions
 from server_core.engine import Engine
+from server_core.engine.session import Session
 from server_core.errors import DuplicateSessionError, SessionClosedError
 from server_core.wer import wer
 from tests.support.streaming import Collected, reference, stream, stream_many
@@ -147,6 +149,22 @@ def test_a_paused_session_waits_undecoded_and_loses_nothing(tiny_engine, speech_
     session.end()
     assert got.closed.wait(120)
     assert wer(reference(wav), got.text) <= 0.25
+
+
+def test_a_step_whose_sessions_were_all_aborted_meanwhile_is_no_error(
+    tiny_engine, speech_dir, caplog
+):
+    """Clients that vanish while their audio is being encoded (bench/churn.py found it)."""
+    session = Session("gone", Collected(), VadOptions(), lambda: None, lambda s: None)
+    session.push(read_wav(speech_dir / "fleurs_en_003.wav"))
+    session.ingest()
+    job = session.next_job(12 * SAMPLE_RATE)
+    assert job is not None
+    session.abort()
+    with caplog.at_level(logging.ERROR):
+        tiny_engine._runner.run([job])
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert session.context == []  # nothing was applied to it
 
 
 @pytest.mark.parametrize(
