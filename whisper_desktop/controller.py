@@ -41,6 +41,7 @@ from whisper_desktop.settings import (
     load_settings,
     save_settings,
 )
+from whisper_desktop.single_instance import SHOW, TOGGLE_CAPTIONS, TOGGLE_MIC
 from whisper_desktop.widgets.connect_dialog import ConnectDialog
 from whisper_desktop.widgets.history_window import HistoryWindow
 from whisper_desktop.widgets.main_window import MainWindow
@@ -388,11 +389,18 @@ class DesktopApp:
             self.quit()  # the window is the app when there is no tray
 
     def on_message(self, message: str) -> None:
-        """A second launch asked us to show ourselves."""
+        """A second launch asked us to show ourselves, or sent a hotkey command."""
         log.info("another launch asked: %s", message)
-        self.show_main_window()
-        if self.actions.captions.isChecked():
-            self.overlay.set_captions_visible(True)
+        if message == TOGGLE_CAPTIONS:
+            self.actions.captions.toggle()
+        elif message == TOGGLE_MIC:
+            self.actions.mic.toggle()
+        elif message == SHOW:
+            self.show_main_window()
+            if self.actions.captions.isChecked():
+                self.overlay.set_captions_visible(True)
+        else:
+            log.warning("unknown command from another launch: %r", message)
 
     def set_captions(self, on: bool) -> None:
         self.overlay.set_captions_visible(on)
@@ -562,6 +570,8 @@ class DesktopApp:
             "tray": tray,
             "tray_menu": menu,
             "main_window": self.main_window.isVisible(),
+            "mic_enabled": self.actions.mic.isChecked(),
+            "captions_enabled": self.actions.captions.isChecked(),
             "overlay": {
                 "visible": self.overlay.isVisible(),
                 "faded": self.overlay.faded(),
