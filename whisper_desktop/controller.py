@@ -25,6 +25,7 @@ from server_core.audio.sources import (
     list_speakers,
 )
 from server_core.events import NoticeEvent, TranscriptEvent
+from whisper_desktop import autostart
 from whisper_desktop.audio_devices import list_input_choices
 from whisper_desktop.capture import CaptureWorker
 from whisper_desktop.history.recorder import HistoryRecorder
@@ -498,10 +499,19 @@ class DesktopApp:
             self.host.restart_server(new.host_config(self._tls_dir))
         if "history_enabled" in changed:
             self.recorder.set_enabled(new.history_enabled)
+        if "autostart" in changed:
+            self._set_autostart(new.autostart)
         if changed & OVERLAY_FIELDS:
             self.overlay.apply_style(self._overlay_style())
             self.actions.captions.setChecked(new.show_captions)
         self.refresh_status()
+
+    def _set_autostart(self, on: bool) -> None:
+        try:
+            autostart.set_enabled(on)
+        except OSError as exc:
+            self._problem("Could not change the autostart entry", str(exc))
+            self._persist({"autostart": not on})
 
     def _persist(self, changes: dict[str, Any], update: bool = True) -> None:
         """Save only these fields: command-line overrides of other fields stay unsaved."""

@@ -64,6 +64,7 @@ class Key(str, Enum):
     OVERLAY_GEOMETRY = "overlay/geometry"
     OVERLAY_CLEAR_SECONDS = "overlay/clear_seconds"
     HISTORY_ENABLED = "history/enabled"
+    AUTOSTART = "session/autostart"
 
 
 def first_run_language(environ: Mapping[str, str] | None = None) -> str:
@@ -127,6 +128,8 @@ class Settings:
     )
     overlay_clear_seconds: float = field(default=10.0, metadata=_key(Key.OVERLAY_CLEAR_SECONDS))
     history_enabled: bool = field(default=True, metadata=_key(Key.HISTORY_ENABLED))
+    # an XDG autostart entry is written while this is on (whisper_desktop/autostart.py)
+    autostart: bool = field(default=False, metadata=_key(Key.AUTOSTART))
 
     @property
     def bind_host(self) -> str:

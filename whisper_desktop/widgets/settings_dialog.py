@@ -186,8 +186,13 @@ class SettingsDialog(QDialog):
         self.history_enabled.setToolTip(
             "Off: nothing said from now on is saved; what is saved already stays"
         )
-        history_box = QGroupBox("History")
-        QVBoxLayout(history_box).addWidget(self.history_enabled)
+        self.autostart = QCheckBox("Start Whisper Desktop when I log in")
+        self.autostart.setChecked(settings.autostart)
+        self.autostart.setToolTip("Adds Whisper Desktop to the desktop session's autostart")
+        history_box = QGroupBox("History and start")
+        hl = QVBoxLayout(history_box)
+        hl.addWidget(self.history_enabled)
+        hl.addWidget(self.autostart)
 
         # Server
         self.server_enabled = QCheckBox("Accept remote clients (WebSocket server)")
@@ -345,6 +350,7 @@ class SettingsDialog(QDialog):
             overlay_fade_seconds=self.fade_seconds.value(),
             overlay_clear_seconds=self.clear_seconds.value(),
             history_enabled=self.history_enabled.isChecked(),
+            autostart=self.autostart.isChecked(),
         )
 
 
