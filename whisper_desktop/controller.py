@@ -136,7 +136,7 @@ class DesktopApp:
         if tray_available is None:
             tray_available = QSystemTrayIcon.isSystemTrayAvailable()
         self.tray = Tray(self.actions) if tray_available else None
-        self.main_window = MainWindow(self.actions)
+        self.main_window = MainWindow(self.actions, sources=LABELS)
         self.main_window.close_requested.connect(self._main_window_closed)
 
         a = self.actions
@@ -237,6 +237,7 @@ class DesktopApp:
             client_id, self.source_factory(client_id, self.settings), self.host.feeder(client_id)
         )
         worker.state_changed.connect(self._capture_state)
+        worker.level.connect(self._level)
         self.captures[client_id] = worker
         worker.start()
 
@@ -244,6 +245,7 @@ class DesktopApp:
         worker = self.captures.pop(client_id, None)
         if worker is not None:
             worker.stop(timeout=0)
+            self.main_window.levels.set_level(client_id, 0.0)
         self.capture_states.pop(client_id, None)
         self.host.close_local(client_id)
 
@@ -254,6 +256,10 @@ class DesktopApp:
             self.capture_states.pop(client_id, None)
         if self.host.is_ready():
             self._start_capture(client_id)
+
+    def _level(self, client_id: str, rms: float) -> None:
+        if client_id in self.captures:  # not a late one from a stopped capture
+            self.main_window.levels.set_level(client_id, rms)
 
     def _capture_state(self, client_id: str, state: str, detail: str) -> None:
         if self.captures.get(client_id) is None:
