@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QRect, QSettings, QTimer
-from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon, QWidget
 
 from server_core.audio.sources import (
     CaptureState,
@@ -124,6 +124,7 @@ class DesktopApp:
         self.history_window: HistoryWindow | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.connect_dialog: ConnectDialog | None = None
+        self.warning_box: QMessageBox | None = None  # while asking before dropping clients
 
         self.actions = AppActions()
         self.overlay = CaptionOverlay(self._overlay_style())
@@ -453,19 +454,63 @@ class DesktopApp:
         )
 
     def _enable_lan(self) -> None:
-        self.apply_settings(self.settings.replace(lan_enabled=True, server_enabled=True))
+        new = self.settings.replace(lan_enabled=True, server_enabled=True)
+        if self.confirm_server_restart(self.settings.changed_fields(new), self.connect_dialog):
+            self.apply_settings(new)
 
     def show_settings(self) -> None:
         if self.settings_dialog is not None and self.settings_dialog.isVisible():
             self.settings_dialog.raise_()
             return
         listers = self.device_listers or _device_listers()
-        dialog = SettingsDialog(self.settings, *listers, list_installed=self.model_lister)
-        dialog.accepted.connect(lambda: self.apply_settings(dialog.result_settings()))
+        dialog = SettingsDialog(
+            self.settings,
+            *listers,
+            list_installed=self.model_lister,
+            applier=self.apply_edited_settings,
+        )
         self.settings_dialog = dialog
         dialog.show()
 
     # -- settings ------------------------------------------------------------------------------
+
+    def apply_edited_settings(self, started: Settings, edited: Settings) -> bool:
+        """The settings dialog's OK/Apply: only the fields edited in the dialog change (the
+        overlay may have moved meanwhile); a server restart that drops clients asks first."""
+        changed = started.changed_fields(edited)
+        if not self.confirm_server_restart(changed, self.settings_dialog):
+            return False
+        self.apply_settings(self.settings.replace(**{n: getattr(edited, n) for n in changed}))
+        return True
+
+    def confirm_server_restart(self, changed: set[str], parent: QWidget | None = None) -> bool:
+        """Ask before a change that restarts the server while remote clients are connected."""
+        clients = len(self.remote_clients)
+        if not (changed & SERVER_FIELDS) or clients == 0:
+            return True
+        text = (
+            f"This change restarts the server: the {clients} connected remote client will be "
+            "disconnected."
+            if clients == 1
+            else f"This change restarts the server: the {clients} connected remote clients "
+            "will be disconnected."
+        )
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Restart the server?",
+            text,
+            QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
+            parent,
+        )
+        box.setObjectName("dropClientsWarning")
+        box.button(QMessageBox.StandardButton.Ok).setText("Restart the server")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        self.warning_box = box
+        answer = box.exec()
+        self.warning_box = None
+        confirmed = answer == QMessageBox.StandardButton.Ok
+        log.info("restart the server with %d clients connected: %s", clients, confirmed)
+        return confirmed
 
     def apply_settings(self, new: Settings) -> None:
         """Apply edited settings live and persist what changed."""

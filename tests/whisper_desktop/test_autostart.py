@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.whisper_desktop.test_controller import make_app  # noqa: F401 (a fixture)
 from whisper_desktop import autostart
 from whisper_desktop.settings import load_settings, open_qsettings
 
@@ -47,7 +46,7 @@ def test_the_setting_writes_and_removes_the_entry(
     qtbot,
     make_app,
     monkeypatch,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     entry = tmp_path / "cfg" / "autostart" / "whisper-desktop.desktop"
@@ -73,7 +72,7 @@ def test_an_unwritable_autostart_folder_keeps_the_setting_off(
     qtbot,
     make_app,
     monkeypatch,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     blocker = tmp_path / "cfg"
     blocker.write_text("a file where the folder should be")

@@ -49,6 +49,9 @@ DeviceLister = Callable[[], Sequence[str | tuple[str, str]]]  # names, or (name,
 ENGLISH_ONLY_NOTE = "English-only model: the language setting is not used"
 
 
+# (the settings the dialog started from, the edited ones) -> whether they were applied
+Applier = Callable[[Settings, Settings], bool]
+
 TASK_CHOICES = (("transcribe", "As spoken"), ("translate", "Translated into English"))
 
 
@@ -108,10 +111,12 @@ class SettingsDialog(QDialog):
         list_speakers: DeviceLister | None = None,
         parent: QWidget | None = None,
         list_installed: InstalledLister | None = None,
+        applier: Applier | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Whisper Desktop settings")
         self._initial = settings
+        self._applier = applier
         inputs = _safe_list(list_inputs)
         speakers = _safe_list(list_speakers)
 
@@ -266,10 +271,14 @@ class SettingsDialog(QDialog):
         of.addRow("Fade when idle after", self.fade_seconds)
 
         buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+            QDialogButtonBox.StandardButton.Ok
+            | QDialogButtonBox.StandardButton.Apply
+            | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        buttons.button(QDialogButtonBox.StandardButton.Apply).clicked.connect(self.apply)
+        self.buttons = buttons
 
         columns = QHBoxLayout()
         left, right = QVBoxLayout(), QVBoxLayout()
@@ -285,6 +294,21 @@ class SettingsDialog(QDialog):
         root = QVBoxLayout(self)
         root.addLayout(columns)
         root.addWidget(buttons)
+
+    def apply(self) -> bool:
+        """Apply what was edited and keep the dialog open; False if the applier declined
+        (e.g. the user chose not to drop connected clients)."""
+        if self._applier is None:
+            return True
+        edited = self.result_settings()
+        if not self._applier(self._initial, edited):
+            return False
+        self._initial = edited  # what the next Apply compares against
+        return True
+
+    def accept(self) -> None:
+        if self.apply():
+            super().accept()
 
     def model_spec(self) -> str:
         """The chosen model: a listed entry's name, or what was typed (a name or a path)."""

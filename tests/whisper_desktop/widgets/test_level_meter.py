@@ -7,7 +7,6 @@ import threading
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from tests.whisper_desktop.test_controller import make_app  # noqa: F401 (a fixture)
 from whisper_desktop.host import HostState
 from whisper_desktop.widgets.level_meter import LevelMeters, level_percent
 
@@ -52,7 +51,7 @@ class ToneSource:
             sink(block)
 
 
-def test_the_main_windows_meters_follow_the_captures(qtbot, make_app) -> None:  # noqa: F811
+def test_the_main_windows_meters_follow_the_captures(qtbot, make_app) -> None:
     app = make_app(tray=False, source=ToneSource)
     app.start()
     meters = app.main_window.levels
