@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QRect, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon, QWidget
@@ -25,6 +25,7 @@ from server_core.audio.sources import (
     list_speakers,
 )
 from server_core.events import NoticeEvent, TranscriptEvent
+from server_core.model_names import official_names
 from whisper_desktop import autostart
 from whisper_desktop.audio_devices import list_input_choices
 from whisper_desktop.capture import CaptureWorker
@@ -44,11 +45,15 @@ from whisper_desktop.settings import (
 )
 from whisper_desktop.single_instance import SHOW, TOGGLE_CAPTIONS, TOGGLE_MIC
 from whisper_desktop.widgets.connect_dialog import ConnectDialog
+from whisper_desktop.widgets.download_dialog import DownloadDialog
 from whisper_desktop.widgets.history_window import HistoryWindow
 from whisper_desktop.widgets.main_window import MainWindow
 from whisper_desktop.widgets.overlay import CaptionOverlay, OverlayStyle, default_geometry
 from whisper_desktop.widgets.settings_dialog import DeviceLister, SettingsDialog
 from whisper_desktop.widgets.tray import AppActions, StatusInfo, Tray, TrayState
+
+if TYPE_CHECKING:  # importing it loads openai-whisper and torch
+    from server_core.models.resolve import ResolvedModel
 
 log = logging.getLogger("whisper_desktop")
 
@@ -71,6 +76,12 @@ def make_source(client_id: str, settings: Settings) -> MicSource | LoopbackSourc
 
 def _device_listers() -> tuple[DeviceLister, DeviceLister]:
     return functools.partial(list_input_choices, list_input_devices), list_speakers
+
+
+def _resolve_model(spec: str) -> ResolvedModel:
+    from server_core.models.resolve import resolve_model
+
+    return resolve_model(spec)
 
 
 def installed_models() -> dict[str, str]:
@@ -125,6 +136,8 @@ class DesktopApp:
         self.settings_dialog: SettingsDialog | None = None
         self.connect_dialog: ConnectDialog | None = None
         self.warning_box: QMessageBox | None = None  # while asking before dropping clients
+        self.download_dialog: DownloadDialog | None = None  # while a model downloads
+        self.model_resolver: Callable[[str], ResolvedModel] = _resolve_model
 
         self.actions = AppActions()
         self.overlay = CaptionOverlay(self._overlay_style())
@@ -480,8 +493,33 @@ class DesktopApp:
         changed = started.changed_fields(edited)
         if not self.confirm_server_restart(changed, self.settings_dialog):
             return False
+        if "model" in changed and not self.fetch_model(edited.model):
+            return False
         self.apply_settings(self.settings.replace(**{n: getattr(edited, n) for n in changed}))
         return True
+
+    def fetch_model(self, spec: str) -> bool:
+        """Download an official model that is not here yet, with a progress dialog that can be
+        cancelled; False when cancelled or failed (then the model setting stays as it was)."""
+        if spec not in official_names():
+            return True
+        try:
+            if spec in self.model_lister():
+                return True
+            resolved = self.model_resolver(spec)
+        except Exception as exc:  # the engine says what is wrong when it loads the model
+            log.warning("could not look for model %s: %s", spec, exc)
+            return True
+        if resolved.kind != "official" or not resolved.url or resolved.path.is_file():
+            return True
+        dialog = DownloadDialog(resolved, self.settings_dialog)
+        self.download_dialog = dialog
+        outcome = dialog.run()
+        self.download_dialog = None
+        if outcome == "failed":
+            self._problem("Could not download the model", dialog.error)
+        dialog.deleteLater()
+        return outcome == "finished"
 
     def confirm_server_restart(self, changed: set[str], parent: QWidget | None = None) -> bool:
         """Ask before a change that restarts the server while remote clients are connected."""

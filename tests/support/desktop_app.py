@@ -58,7 +58,13 @@ def make_app(qtbot, tmp_path: Path):
         engines.append(desktop_engine(config, progress))
         return engines[-1]
 
-    def make(tray: bool = True, source=SteadySource, engine_factory=factory, **overrides):
+    def make(
+        tray: bool = True,
+        source=SteadySource,
+        engine_factory=factory,
+        model_lister=lambda: {"tiny.en": "test pack"},
+        **overrides,
+    ):
         host = EngineHost(
             engine_factory=engine_factory, server_factory=FakeServer, poll_seconds=0.2
         )
@@ -70,7 +76,7 @@ def make_app(qtbot, tmp_path: Path):
             source_factory=lambda cid, settings: source(f"{cid}-device"),
             tray_available=tray,
             device_listers=(lambda: ["Mic A"], lambda: ["Speakers"]),
-            model_lister=lambda: {"tiny.en": "test pack"},
+            model_lister=model_lister,
         )
         quits: list[int] = []
         app.qapp = SimpleNamespace(quit=lambda: quits.append(1))
