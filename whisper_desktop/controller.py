@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QRect, QSettings, QTimer
+from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon, QWidget
 
 from server_core.audio.sources import (
@@ -33,6 +34,13 @@ from whisper_desktop.history.recorder import HistoryRecorder
 from whisper_desktop.history.store import HistoryStore
 from whisper_desktop.host import EngineHost, HostState
 from whisper_desktop.model_catalog import InstalledLister
+from whisper_desktop.overlay_placement import (
+    ScreenInfo,
+    choose_rect,
+    format_positions,
+    parse_positions,
+    remember,
+)
 from whisper_desktop.paths import history_db_path
 from whisper_desktop.qt_compat import protect_singletons
 from whisper_desktop.settings import (
@@ -48,7 +56,7 @@ from whisper_desktop.widgets.connect_dialog import ConnectDialog
 from whisper_desktop.widgets.download_dialog import DownloadDialog
 from whisper_desktop.widgets.history_window import HistoryWindow
 from whisper_desktop.widgets.main_window import MainWindow
-from whisper_desktop.widgets.overlay import CaptionOverlay, OverlayStyle, default_geometry
+from whisper_desktop.widgets.overlay import CaptionOverlay, OverlayStyle
 from whisper_desktop.widgets.settings_dialog import DeviceLister, SettingsDialog
 from whisper_desktop.widgets.tray import AppActions, StatusInfo, Tray, TrayState
 
@@ -66,6 +74,13 @@ IDLE_TEXTS = {  # what the overlay says while no one speaks
     TrayState.PAUSED: "Captions paused",
     TrayState.ERROR: "Not transcribing (see the tray)",
 }
+
+
+def screen_info(screen: QScreen) -> ScreenInfo:
+    g, a = screen.geometry(), screen.availableGeometry()
+    return ScreenInfo(
+        screen.name(), (g.x(), g.y(), g.width(), g.height()), (a.x(), a.y(), a.width(), a.height())
+    )
 
 
 def make_source(client_id: str, settings: Settings) -> MicSource | LoopbackSource:
@@ -623,19 +638,36 @@ class DesktopApp:
             clear_seconds=s.overlay_clear_seconds,
         )
 
-    def _place_overlay(self) -> None:
+    def _screens(self) -> tuple[list[ScreenInfo], ScreenInfo]:
+        screens = [screen_info(s) for s in QGuiApplication.screens()]
+        primary = QGuiApplication.primaryScreen()
+        if primary is None:  # no screen at all (yet): a stand-in
+            fallback = ScreenInfo("none", (0, 0, 1280, 800), (0, 0, 1280, 800))
+            return screens or [fallback], fallback
+        return screens, screen_info(primary)
 
-        screen = self.qapp.primaryScreen()
-        available = screen.availableGeometry() if screen else QRect(0, 0, 1280, 800)
-        g = self.settings.overlay_geometry
-        rect = QRect(*g) if g else default_geometry(available)
-        if not available.intersects(rect):  # saved on a screen that is gone
-            rect = default_geometry(available)
-        self.overlay.setGeometry(rect)
+    def _place_overlay(self) -> None:
+        screens, primary = self._screens()
+        rect, screen = choose_rect(
+            parse_positions(self.settings.overlay_positions),
+            self.settings.overlay_screen,
+            screens,
+            primary,
+            legacy=self.settings.overlay_geometry,
+        )
+        log.info("overlay on screen %s at %s", screen.key, rect)
+        self.overlay.setGeometry(QRect(*rect))
 
     def _save_overlay_geometry(self, geometry: tuple) -> None:
-        if tuple(geometry) != self.settings.overlay_geometry:
-            self._persist({"overlay_geometry": tuple(geometry)})
+        rect = tuple(int(v) for v in geometry)
+        positions, key = remember(
+            parse_positions(self.settings.overlay_positions), rect, self._screens()[0]
+        )
+        changes: dict[str, Any] = {"overlay_geometry": rect}
+        if key:
+            changes.update(overlay_positions=format_positions(positions), overlay_screen=key)
+        if any(getattr(self.settings, k) != v for k, v in changes.items()):
+            self._persist(changes)
 
     # -- debug state ---------------------------------------------------------------------------
 
