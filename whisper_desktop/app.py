@@ -189,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from whisper_desktop.controller import DesktopApp
+    from whisper_desktop.i18n import install_translators, ui_language
     from whisper_desktop.icons import app_icon, style_sheet
     from whisper_desktop.qt_compat import protect_singletons
     from whisper_desktop.settings import Overrides, open_qsettings
@@ -201,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     qapp.setWindowIcon(app_icon())
     qapp.setQuitOnLastWindowClosed(False)
     qapp.setStyleSheet(style_sheet())
+    translators = install_translators(qapp, ui_language())
 
     instance = SingleInstance(instance_key(data_dir))
     if not instance.acquire():
@@ -225,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     _install_signal_handlers(app.quit)
     app.start()
     rc = qapp.exec()
+    del translators  # kept alive until here
     instance.release()
     # Everything is saved and closed. Engine and audio threads may still be inside native code
     # (a flush cut short by the quit deadline); tearing the interpreter down under them can abort

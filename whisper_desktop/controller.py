@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QRect, QSettings, QTimer
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QRect, QSettings, QTimer
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon, QWidget
 
@@ -67,13 +67,21 @@ log = logging.getLogger("whisper_desktop")
 
 STATE_FILE_ENV = "WHISPER_DESKTOP_STATE_FILE"  # debug/tests: write the app's state here as JSON
 QUIT_SECONDS = 5.0
-LABELS = {"user": "Microphone", "system": "System audio"}
-IDLE_TEXTS = {  # what the overlay says while no one speaks
-    TrayState.LOADING: "Loading the model…",
-    TrayState.LISTENING: "Listening…",
-    TrayState.PAUSED: "Captions paused",
-    TrayState.ERROR: "Not transcribing (see the tray)",
+LABELS = {
+    "user": QT_TRANSLATE_NOOP("DesktopApp", "Microphone"),
+    "system": QT_TRANSLATE_NOOP("DesktopApp", "System audio"),
 }
+IDLE_TEXTS = {  # what the overlay says while no one speaks
+    TrayState.LOADING: QT_TRANSLATE_NOOP("DesktopApp", "Loading the model…"),
+    TrayState.LISTENING: QT_TRANSLATE_NOOP("DesktopApp", "Listening…"),
+    TrayState.PAUSED: QT_TRANSLATE_NOOP("DesktopApp", "Captions paused"),
+    TrayState.ERROR: QT_TRANSLATE_NOOP("DesktopApp", "Not transcribing (see the tray)"),
+}
+
+
+def _tr(text: str) -> str:
+    """A string marked with QT_TRANSLATE_NOOP in the DesktopApp context, translated."""
+    return QCoreApplication.translate("DesktopApp", text)
 
 
 def screen_info(screen: QScreen) -> ScreenInfo:
@@ -165,7 +173,9 @@ class DesktopApp:
         if tray_available is None:
             tray_available = QSystemTrayIcon.isSystemTrayAvailable()
         self.tray = Tray(self.actions) if tray_available else None
-        self.main_window = MainWindow(self.actions, sources=LABELS)
+        self.main_window = MainWindow(
+            self.actions, sources={cid: _tr(label) for cid, label in LABELS.items()}
+        )
         self.main_window.close_requested.connect(self._main_window_closed)
 
         a = self.actions
@@ -369,13 +379,19 @@ class DesktopApp:
                 for cid, (st, d) in self.capture_states.items()
                 if st == CaptureState.RETRYING
             ]
-            on = [LABELS[c] for c in ("user", "system") if c in self.captures]
+            on = [_tr(LABELS[c]) for c in ("user", "system") if c in self.captures]
             if problems:
                 state, detail = TrayState.ERROR, "; ".join(problems)
             elif not on:
-                state, detail = TrayState.PAUSED, "Microphone and system audio are off"
+                state, detail = (
+                    TrayState.PAUSED,
+                    QCoreApplication.translate("DesktopApp", "Microphone and system audio are off"),
+                )
             else:
-                state, detail = TrayState.LISTENING, "Listening to: " + ", ".join(on).lower()
+                listening = QCoreApplication.translate("DesktopApp", "Listening to: %1").replace(
+                    "%1", ", ".join(on).lower()
+                )
+                state, detail = TrayState.LISTENING, listening
         server = h.server_info
         if server.error:
             url = f"not running ({server.error})"
@@ -393,7 +409,7 @@ class DesktopApp:
 
     def refresh_status(self) -> None:
         info = self.status_info()
-        self.overlay.set_idle_text(IDLE_TEXTS.get(info.state, ""))
+        self.overlay.set_idle_text(_tr(IDLE_TEXTS.get(info.state, "")))
         if self.tray is not None:
             self.tray.update_status(info)
         else:
@@ -542,21 +558,25 @@ class DesktopApp:
         if not (changed & SERVER_FIELDS) or clients == 0:
             return True
         text = (
-            f"This change restarts the server: the {clients} connected remote client will be "
-            "disconnected."
+            QCoreApplication.translate(
+                "DesktopApp", "Restarting the server disconnects the %1 connected remote client."
+            )
             if clients == 1
-            else f"This change restarts the server: the {clients} connected remote clients "
-            "will be disconnected."
-        )
+            else QCoreApplication.translate(
+                "DesktopApp", "Restarting the server disconnects the %1 connected remote clients."
+            )
+        ).replace("%1", str(clients))
         box = QMessageBox(
             QMessageBox.Icon.Warning,
-            "Restart the server?",
+            QCoreApplication.translate("DesktopApp", "Restart the server?"),
             text,
             QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
             parent,
         )
         box.setObjectName("dropClientsWarning")
-        box.button(QMessageBox.StandardButton.Ok).setText("Restart the server")
+        box.button(QMessageBox.StandardButton.Ok).setText(
+            QCoreApplication.translate("DesktopApp", "Restart the server")
+        )
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         self.warning_box = box
         answer = box.exec()

@@ -82,7 +82,7 @@ def test_a_server_restart_asks_before_dropping_clients(qtbot, make_app) -> None:
     d.port.setValue(9556)
     seen = answer_next_question(app, QMessageBox.StandardButton.Cancel)
     d.buttons.button(Button.Apply).click()
-    assert seen and "1 connected remote client will be disconnected" in seen[0]
+    assert seen and "disconnects the 1 connected remote client." in seen[0]
     assert d.isVisible() and app.settings.port == 9555  # nothing applied
     qtbot.wait(300)
     assert FakeServer.started[-1] is server and not server.stopped

@@ -22,7 +22,7 @@ class MainWindow(QWidget):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
-        self.setWindowTitle("Whisper Desktop")
+        self.setWindowTitle(self.tr("Whisper Desktop"))
         self.setWindowIcon(app_icon())
         self.title = QLabel("<b>Whisper Desktop</b>")
         self.status = QLabel(objectName="statusLine", wordWrap=True)
