@@ -33,4 +33,4 @@ def test_the_pictures_are_made_from_the_widgets(tmp_path: Path) -> None:
     # the three sources' colours: blue (you), yellow (system), green (phone)
     assert count_colour(overlay, "#4da6ff", 60) > 20
     assert count_colour(overlay, "#ffd633", 60) > 20
-    assert count_colour(overlay, "#5fd35f", 70) > 20
+    assert count_colour(overlay, "#5ee27a", 60) > 20
