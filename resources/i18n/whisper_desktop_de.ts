@@ -85,6 +85,74 @@
     </message>
   </context>
   <context>
+    <name>ConnectDialog</name>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="51" />
+      <source>Connect a device</source>
+      <translation>Gerät verbinden</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="60" />
+      <source>Copy address</source>
+      <translation>Adresse kopieren</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="62" />
+      <source>Allow devices on the local network</source>
+      <translation>Geräte im lokalen Netz erlauben</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="71" />
+      <source>Open this address on the other device:</source>
+      <translation>Diese Adresse auf dem anderen Gerät öffnen:</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="73" />
+      <source>Token:</source>
+      <translation>Token:</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="75" />
+      <source>WebSocket endpoint (for your own clients):</source>
+      <translation>WebSocket-Endpunkt (für eigene Clients):</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="77" />
+      <source>Certificate fingerprint (SHA-256):</source>
+      <translation>Fingerabdruck des Zertifikats (SHA-256):</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="92" />
+      <source>none: plain http (TLS is off)</source>
+      <translation>keiner: einfaches http (TLS ist aus)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="95" />
+      <source>The browser will warn about a self-signed certificate: accept it only if the fingerprint it shows matches this one.</source>
+      <translation>Der Browser warnt vor einem selbstsignierten Zertifikat: akzeptieren Sie es nur, wenn der angezeigte Fingerabdruck mit diesem übereinstimmt.</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="99" />
+      <source>Without TLS, phones and tablets cannot use their microphone here.</source>
+      <translation>Ohne TLS können Telefone und Tablets ihr Mikrofon hier nicht verwenden.</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="107" />
+      <source>Scan the code with a phone or tablet on the same network, or type the address. The token keeps other people out; regenerate it in Settings.</source>
+      <translation>Scannen Sie den Code mit einem Telefon oder Tablet im selben Netz oder tippen Sie die Adresse ein. Das Token hält andere fern; in den Einstellungen lässt es sich neu erzeugen.</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="117" />
+      <source>Other devices cannot connect yet: LAN access is off. Turn it on to get an address and a QR code.</source>
+      <translation>Andere Geräte können sich noch nicht verbinden: der Zugang aus dem lokalen Netz ist aus. Schalten Sie ihn ein, um eine Adresse und einen QR-Code zu erhalten.</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="122" />
+      <source>No LAN address</source>
+      <translation>Keine LAN-Adresse</translation>
+    </message>
+  </context>
+  <context>
     <name>DesktopApp</name>
     <message>
       <location filename="../../whisper_desktop/controller.py" line="71" />
@@ -173,6 +241,127 @@
       <location filename="../../whisper_desktop/widgets/download_dialog.py" line="60" />
       <source>Cancelling…</source>
       <translation>Wird abgebrochen …</translation>
+    </message>
+  </context>
+  <context>
+    <name>HistoryWindow</name>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="63" />
+      <source>Transcript history</source>
+      <translation>Transkript-Verlauf</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="67" />
+      <source>Search transcripts…</source>
+      <translation>Transkripte durchsuchen …</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="74" />
+      <source>Started</source>
+      <translation>Beginn</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="74" />
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="84" />
+      <source>Source</source>
+      <translation>Quelle</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="74" />
+      <source>Utterances</source>
+      <translation>Äußerungen</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="74" />
+      <source>Model</source>
+      <translation>Modell</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="84" />
+      <source>Time</source>
+      <translation>Zeit</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="84" />
+      <source>Text</source>
+      <translation>Text</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="96" />
+      <source>Select an utterance to read it in full.</source>
+      <translation>Eine Äußerung auswählen, um sie ganz zu lesen.</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="97" />
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="243" />
+      <source>Copy</source>
+      <translation>Kopieren</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="110" />
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="255" />
+      <source>Delete session</source>
+      <translation>Sitzung löschen</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="115" />
+      <source>Export…</source>
+      <translation>Exportieren …</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="120" />
+      <source>Refresh</source>
+      <translation>Aktualisieren</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="163" />
+      <source>All sessions</source>
+      <translation>Alle Sitzungen</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="238" />
+      <source>Copied to the clipboard</source>
+      <translation>In die Zwischenablage kopiert</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="272" />
+      <source>A session still being recorded cannot be deleted</source>
+      <translation>Eine Sitzung, die noch aufgezeichnet wird, kann nicht gelöscht werden</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="277" />
+      <source>Delete sessions</source>
+      <translation>Sitzungen löschen</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="279" />
+      <source>Delete %1 session(s) and their transcripts? This cannot be undone.</source>
+      <translation>%1 Sitzung(en) und ihre Transkripte löschen? Das lässt sich nicht rückgängig machen.</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="290" />
+      <source>; %1 still being recorded kept</source>
+      <translation>; %1 noch aufgezeichnete behalten</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="291" />
+      <source>Deleted %1 session(s)</source>
+      <translation>%1 Sitzung(en) gelöscht</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="305" />
+      <source>Export transcripts</source>
+      <translation>Transkripte exportieren</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="307" />
+      <source>%1 files (*.%2)</source>
+      <translation>%1-Dateien (*.%2)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="311" />
+      <source>Exported %1 utterances to %2</source>
+      <translation>%1 Äußerungen nach %2 exportiert</translation>
     </message>
   </context>
   <context>

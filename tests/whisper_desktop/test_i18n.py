@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from tests.support import ROOT
 from whisper_desktop.i18n import install_translators, translations_dir, ui_language
 from whisper_desktop.settings import Settings
+from whisper_desktop.widgets.history_window import HistoryWindow
 from whisper_desktop.widgets.settings_dialog import SettingsDialog
 from whisper_desktop.widgets.tray import AppActions, StatusInfo, TrayState
 
@@ -55,7 +56,7 @@ def _menu_texts() -> list[str]:
     return [a.text() for a in actions.menu_layout() if a is not None]
 
 
-def test_german_locale_gives_a_german_menu_and_settings_dialog(qtbot, language) -> None:
+def test_german_locale_gives_a_german_menu_and_settings_dialog(qtbot, language, store) -> None:
     assert language(ui_language({"LANG": "de_DE.UTF-8"}))
     assert _menu_texts()[1:] == [
         "Mikrofon",
@@ -73,6 +74,10 @@ def test_german_locale_gives_a_german_menu_and_settings_dialog(qtbot, language) 
     assert dialog.autostart.text() == "Whisper Desktop bei der Anmeldung starten"
     assert dialog.mic_task.itemText(0) == "Wie gesprochen"
     assert dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel).text() == "Abbrechen"
+    history = HistoryWindow(store)
+    qtbot.addWidget(history)
+    assert history.windowTitle() == "Transkript-Verlauf"
+    assert history.copy_button.text() == "Kopieren"
 
 
 def test_english_locale_keeps_english(qtbot, language) -> None:
