@@ -676,10 +676,16 @@ class DesktopApp:
             legacy=self.settings.overlay_geometry,
         )
         log.info("overlay on screen %s at %s", screen.key, rect)
+        self._placed_rect = tuple(rect)
         self.overlay.setGeometry(QRect(*rect))
 
     def _save_overlay_geometry(self, geometry: tuple) -> None:
         rect = tuple(int(v) for v in geometry)
+        if rect == getattr(self, "_placed_rect", None):
+            # where _place_overlay put it (perhaps a fallback while its screen is unplugged):
+            # not a choice of the user's, so the screen it was last put on stays remembered
+            return
+        self._placed_rect = None
         positions, key = remember(
             parse_positions(self.settings.overlay_positions), rect, self._screens()[0]
         )

@@ -94,3 +94,92 @@ def test_the_app_saves_per_screen_and_keeps_an_absent_screens_place(
     second = make_app()
     g = second.overlay.geometry()
     assert (g.x(), g.y(), g.width(), g.height()) == (40, 50, 600, 180)
+
+
+def _screens_config(path: Path, screens: list[tuple[str, int, int, int, int]]) -> str:
+    """QT_QPA_PLATFORM for the offscreen platform with these screens (the first is primary)."""
+    import json
+
+    path.write_text(
+        json.dumps(
+            {
+                "screens": [
+                    {
+                        "name": n,
+                        "x": x,
+                        "y": y,
+                        "width": w,
+                        "height": h,
+                        "logicalDpi": 96,
+                        "logicalBaseDpi": 96,
+                        "dpr": 1,
+                        "primary": i == 0,
+                    }  # fmt: skip
+                    for i, (n, x, y, w, h) in enumerate(screens)
+                ]
+            }
+        )
+    )
+    return f"offscreen:configfile={path}"
+
+
+def _run_app_once(tmp_path: Path, platform: str) -> tuple[list[int], str]:
+    """Start the app with these screens until it settles; its overlay geometry and the
+    screen it says it is on."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.support import ROOT
+
+    state = tmp_path / "state.json"
+    state.unlink(missing_ok=True)
+    env = {**os.environ, "QT_QPA_PLATFORM": platform, "WHISPER_DESKTOP_STATE_FILE": str(state)}
+    argv = [sys.executable, "-m", "whisper_desktop", "--data-dir", str(tmp_path / "data"),
+            "--model", "no-such-model", "--no-server"]  # fmt: skip
+    app = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        st: dict = {}
+        while time.monotonic() < deadline and st.get("state") != "error":
+            time.sleep(0.2)
+            try:
+                st = json.loads(state.read_text())
+            except (OSError, ValueError):
+                st = {}
+        assert st.get("state") == "error", st
+        time.sleep(1.0)  # let a geometry save (if any) happen
+        app.send_signal(signal.SIGTERM)
+        assert app.wait(10) == 0
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait()
+    log = (tmp_path / "data" / "whisper-desktop.log").read_text()
+    placed = [line for line in log.splitlines() if "overlay on screen" in line][-1]
+    return json.loads(state.read_text())["overlay"]["geometry"], placed
+
+
+def test_unplugging_and_replugging_a_monitor_with_real_qt_screens(tmp_path: Path) -> None:
+    both = _screens_config(
+        tmp_path / "both.json", [("eDP-1", 0, 0, 1280, 800), ("HDMI-1", 1280, 0, 1920, 1080)]
+    )
+    laptop = _screens_config(tmp_path / "laptop.json", [("eDP-1", 0, 0, 1280, 800)])
+    qs = open_qsettings(tmp_path / "data")
+    monitor_key = "HDMI-1 1920x1080+1280+0"
+    qs.setValue("overlay/positions", format_positions({monitor_key: (1500, 700, 700, 150)}))
+    qs.setValue("overlay/screen", monitor_key)
+    qs.sync()
+
+    geometry, placed = _run_app_once(tmp_path, both)
+    assert geometry == [1500, 700, 700, 150] and monitor_key in placed
+    geometry, placed = _run_app_once(tmp_path, laptop)  # unplugged: the laptop's default
+    assert geometry == list(default_rect((0, 0, 1280, 800))) and "eDP-1" in placed
+    stored = load_settings(open_qsettings(tmp_path / "data"))
+    assert parse_positions(stored.overlay_positions)[monitor_key] == (1500, 700, 700, 150)
+    geometry, placed = _run_app_once(tmp_path, both)  # plugged in again: back on the monitor
+    assert geometry == [1500, 700, 700, 150] and monitor_key in placed
