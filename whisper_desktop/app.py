@@ -45,6 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="where history and settings live (default: user data dir)")
     p.add_argument("--port", type=int, help="port of the local server (default 9000)")
     p.add_argument("--no-server", action="store_true", help="do not accept remote clients")
+    commands = p.add_mutually_exclusive_group()
+    commands.add_argument(
+        "--toggle-captions",
+        action="store_true",
+        help="show or hide the captions of the running app, then exit (for a hotkey)",
+    )
+    commands.add_argument(
+        "--toggle-mic",
+        action="store_true",
+        help="pause or resume the running app's microphone, then exit (for a hotkey)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log more to standard error")
     return p
 
@@ -133,12 +144,33 @@ def _install_signal_handlers(on_signal: Callable[[], None]) -> None:
     _install_signal_handlers.keep = (rsock, wsock, notifier)  # type: ignore[attr-defined]
 
 
+def send_command(data_dir: Path, command: str) -> int:
+    """Hand ``command`` to the running app of ``data_dir``; never starts one. No display is
+    needed: only the local socket is used."""
+    from PySide6.QtCore import QCoreApplication
+
+    from whisper_desktop.single_instance import SingleInstance, instance_key
+
+    _qapp = QCoreApplication.instance() or QCoreApplication(["whisper-desktop"])
+    instance = SingleInstance(instance_key(data_dir))
+    if not instance.is_held() or not instance.send(command, timeout_ms=1500):
+        print(f"whisper-desktop: no running instance to {command.replace('-', ' ')}.",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     # Before torch loads OpenMP: idle worker threads sleep instead of spinning. With two capture
     # sessions feeding the VAD all the time, spinning costs most of a small CPU (measured on
     # 2 cores: 78% -> 12% while listening to silence).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = build_parser().parse_args(argv)
+    if args.toggle_captions or args.toggle_mic:
+        from whisper_desktop.single_instance import TOGGLE_CAPTIONS, TOGGLE_MIC
+
+        command = TOGGLE_CAPTIONS if args.toggle_captions else TOGGLE_MIC
+        return send_command(resolve_data_dir(args.data_dir), command)
     problem = device_problem(args.device)
     if problem:
         print(f"whisper-desktop: {problem}", file=sys.stderr)
@@ -157,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from whisper_desktop.controller import DesktopApp
+    from whisper_desktop.i18n import install_translators, ui_language
     from whisper_desktop.icons import app_icon, style_sheet
     from whisper_desktop.qt_compat import protect_singletons
     from whisper_desktop.settings import Overrides, open_qsettings
@@ -169,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     qapp.setWindowIcon(app_icon())
     qapp.setQuitOnLastWindowClosed(False)
     qapp.setStyleSheet(style_sheet())
+    translators = install_translators(qapp, ui_language())
 
     instance = SingleInstance(instance_key(data_dir))
     if not instance.acquire():
@@ -193,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     _install_signal_handlers(app.quit)
     app.start()
     rc = qapp.exec()
+    del translators  # kept alive until here
     instance.release()
     # Everything is saved and closed. Engine and audio threads may still be inside native code
     # (a flush cut short by the quit deadline); tearing the interpreter down under them can abort

@@ -12,10 +12,11 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QRect, QSettings, QTimer
-from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QRect, QSettings, QTimer
+from PySide6.QtGui import QGuiApplication, QScreen
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon, QWidget
 
 from server_core.audio.sources import (
     CaptureState,
@@ -25,12 +26,21 @@ from server_core.audio.sources import (
     list_speakers,
 )
 from server_core.events import NoticeEvent, TranscriptEvent
+from server_core.model_names import official_names
+from whisper_desktop import autostart
 from whisper_desktop.audio_devices import list_input_choices
 from whisper_desktop.capture import CaptureWorker
 from whisper_desktop.history.recorder import HistoryRecorder
 from whisper_desktop.history.store import HistoryStore
 from whisper_desktop.host import EngineHost, HostState
 from whisper_desktop.model_catalog import InstalledLister
+from whisper_desktop.overlay_placement import (
+    ScreenInfo,
+    choose_rect,
+    format_positions,
+    parse_positions,
+    remember,
+)
 from whisper_desktop.paths import history_db_path
 from whisper_desktop.qt_compat import protect_singletons
 from whisper_desktop.settings import (
@@ -41,24 +51,44 @@ from whisper_desktop.settings import (
     load_settings,
     save_settings,
 )
+from whisper_desktop.single_instance import SHOW, TOGGLE_CAPTIONS, TOGGLE_MIC
 from whisper_desktop.widgets.connect_dialog import ConnectDialog
+from whisper_desktop.widgets.download_dialog import DownloadDialog
 from whisper_desktop.widgets.history_window import HistoryWindow
 from whisper_desktop.widgets.main_window import MainWindow
-from whisper_desktop.widgets.overlay import CaptionOverlay, OverlayStyle, default_geometry
+from whisper_desktop.widgets.overlay import CaptionOverlay, OverlayStyle
 from whisper_desktop.widgets.settings_dialog import DeviceLister, SettingsDialog
 from whisper_desktop.widgets.tray import AppActions, StatusInfo, Tray, TrayState
+
+if TYPE_CHECKING:  # importing it loads openai-whisper and torch
+    from server_core.models.resolve import ResolvedModel
 
 log = logging.getLogger("whisper_desktop")
 
 STATE_FILE_ENV = "WHISPER_DESKTOP_STATE_FILE"  # debug/tests: write the app's state here as JSON
 QUIT_SECONDS = 5.0
-LABELS = {"user": "Microphone", "system": "System audio"}
-IDLE_TEXTS = {  # what the overlay says while no one speaks
-    TrayState.LOADING: "Loading the model…",
-    TrayState.LISTENING: "Listening…",
-    TrayState.PAUSED: "Captions paused",
-    TrayState.ERROR: "Not transcribing (see the tray)",
+LABELS = {
+    "user": QT_TRANSLATE_NOOP("DesktopApp", "Microphone"),
+    "system": QT_TRANSLATE_NOOP("DesktopApp", "System audio"),
 }
+IDLE_TEXTS = {  # what the overlay says while no one speaks
+    TrayState.LOADING: QT_TRANSLATE_NOOP("DesktopApp", "Loading the model…"),
+    TrayState.LISTENING: QT_TRANSLATE_NOOP("DesktopApp", "Listening…"),
+    TrayState.PAUSED: QT_TRANSLATE_NOOP("DesktopApp", "Captions paused"),
+    TrayState.ERROR: QT_TRANSLATE_NOOP("DesktopApp", "Not transcribing (see the tray)"),
+}
+
+
+def _tr(text: str) -> str:
+    """A string marked with QT_TRANSLATE_NOOP in the DesktopApp context, translated."""
+    return QCoreApplication.translate("DesktopApp", text)
+
+
+def screen_info(screen: QScreen) -> ScreenInfo:
+    g, a = screen.geometry(), screen.availableGeometry()
+    return ScreenInfo(
+        screen.name(), (g.x(), g.y(), g.width(), g.height()), (a.x(), a.y(), a.width(), a.height())
+    )
 
 
 def make_source(client_id: str, settings: Settings) -> MicSource | LoopbackSource:
@@ -69,6 +99,12 @@ def make_source(client_id: str, settings: Settings) -> MicSource | LoopbackSourc
 
 def _device_listers() -> tuple[DeviceLister, DeviceLister]:
     return functools.partial(list_input_choices, list_input_devices), list_speakers
+
+
+def _resolve_model(spec: str) -> ResolvedModel:
+    from server_core.models.resolve import resolve_model
+
+    return resolve_model(spec)
 
 
 def installed_models() -> dict[str, str]:
@@ -122,6 +158,9 @@ class DesktopApp:
         self.history_window: HistoryWindow | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.connect_dialog: ConnectDialog | None = None
+        self.warning_box: QMessageBox | None = None  # while asking before dropping clients
+        self.download_dialog: DownloadDialog | None = None  # while a model downloads
+        self.model_resolver: Callable[[str], ResolvedModel] = _resolve_model
 
         self.actions = AppActions()
         self.overlay = CaptionOverlay(self._overlay_style())
@@ -134,7 +173,9 @@ class DesktopApp:
         if tray_available is None:
             tray_available = QSystemTrayIcon.isSystemTrayAvailable()
         self.tray = Tray(self.actions) if tray_available else None
-        self.main_window = MainWindow(self.actions)
+        self.main_window = MainWindow(
+            self.actions, sources={cid: _tr(label) for cid, label in LABELS.items()}
+        )
         self.main_window.close_requested.connect(self._main_window_closed)
 
         a = self.actions
@@ -235,6 +276,7 @@ class DesktopApp:
             client_id, self.source_factory(client_id, self.settings), self.host.feeder(client_id)
         )
         worker.state_changed.connect(self._capture_state)
+        worker.level.connect(self._level)
         self.captures[client_id] = worker
         worker.start()
 
@@ -242,6 +284,7 @@ class DesktopApp:
         worker = self.captures.pop(client_id, None)
         if worker is not None:
             worker.stop(timeout=0)
+            self.main_window.levels.set_level(client_id, 0.0)
         self.capture_states.pop(client_id, None)
         self.host.close_local(client_id)
 
@@ -252,6 +295,10 @@ class DesktopApp:
             self.capture_states.pop(client_id, None)
         if self.host.is_ready():
             self._start_capture(client_id)
+
+    def _level(self, client_id: str, rms: float) -> None:
+        if client_id in self.captures:  # not a late one from a stopped capture
+            self.main_window.levels.set_level(client_id, rms)
 
     def _capture_state(self, client_id: str, state: str, detail: str) -> None:
         if self.captures.get(client_id) is None:
@@ -332,13 +379,19 @@ class DesktopApp:
                 for cid, (st, d) in self.capture_states.items()
                 if st == CaptureState.RETRYING
             ]
-            on = [LABELS[c] for c in ("user", "system") if c in self.captures]
+            on = [_tr(LABELS[c]) for c in ("user", "system") if c in self.captures]
             if problems:
                 state, detail = TrayState.ERROR, "; ".join(problems)
             elif not on:
-                state, detail = TrayState.PAUSED, "Microphone and system audio are off"
+                state, detail = (
+                    TrayState.PAUSED,
+                    QCoreApplication.translate("DesktopApp", "Microphone and system audio are off"),
+                )
             else:
-                state, detail = TrayState.LISTENING, "Listening to: " + ", ".join(on).lower()
+                listening = QCoreApplication.translate("DesktopApp", "Listening to: %1").replace(
+                    "%1", ", ".join(on).lower()
+                )
+                state, detail = TrayState.LISTENING, listening
         server = h.server_info
         if server.error:
             url = f"not running ({server.error})"
@@ -356,7 +409,7 @@ class DesktopApp:
 
     def refresh_status(self) -> None:
         info = self.status_info()
-        self.overlay.set_idle_text(IDLE_TEXTS.get(info.state, ""))
+        self.overlay.set_idle_text(_tr(IDLE_TEXTS.get(info.state, "")))
         if self.tray is not None:
             self.tray.update_status(info)
         else:
@@ -388,11 +441,18 @@ class DesktopApp:
             self.quit()  # the window is the app when there is no tray
 
     def on_message(self, message: str) -> None:
-        """A second launch asked us to show ourselves."""
+        """A second launch asked us to show ourselves, or sent a hotkey command."""
         log.info("another launch asked: %s", message)
-        self.show_main_window()
-        if self.actions.captions.isChecked():
-            self.overlay.set_captions_visible(True)
+        if message == TOGGLE_CAPTIONS:
+            self.actions.captions.toggle()
+        elif message == TOGGLE_MIC:
+            self.actions.mic.toggle()
+        elif message == SHOW:
+            self.show_main_window()
+            if self.actions.captions.isChecked():
+                self.overlay.set_captions_visible(True)
+        else:
+            log.warning("unknown command from another launch: %r", message)
 
     def set_captions(self, on: bool) -> None:
         self.overlay.set_captions_visible(on)
@@ -438,19 +498,92 @@ class DesktopApp:
         )
 
     def _enable_lan(self) -> None:
-        self.apply_settings(self.settings.replace(lan_enabled=True, server_enabled=True))
+        new = self.settings.replace(lan_enabled=True, server_enabled=True)
+        if self.confirm_server_restart(self.settings.changed_fields(new), self.connect_dialog):
+            self.apply_settings(new)
 
     def show_settings(self) -> None:
         if self.settings_dialog is not None and self.settings_dialog.isVisible():
             self.settings_dialog.raise_()
             return
         listers = self.device_listers or _device_listers()
-        dialog = SettingsDialog(self.settings, *listers, list_installed=self.model_lister)
-        dialog.accepted.connect(lambda: self.apply_settings(dialog.result_settings()))
+        dialog = SettingsDialog(
+            self.settings,
+            *listers,
+            list_installed=self.model_lister,
+            applier=self.apply_edited_settings,
+        )
         self.settings_dialog = dialog
         dialog.show()
 
     # -- settings ------------------------------------------------------------------------------
+
+    def apply_edited_settings(self, started: Settings, edited: Settings) -> bool:
+        """The settings dialog's OK/Apply: only the fields edited in the dialog change (the
+        overlay may have moved meanwhile); a server restart that drops clients asks first."""
+        changed = started.changed_fields(edited)
+        if not self.confirm_server_restart(changed, self.settings_dialog):
+            return False
+        if "model" in changed and not self.fetch_model(edited.model):
+            return False
+        self.apply_settings(self.settings.replace(**{n: getattr(edited, n) for n in changed}))
+        return True
+
+    def fetch_model(self, spec: str) -> bool:
+        """Download an official model that is not here yet, with a progress dialog that can be
+        cancelled; False when cancelled or failed (then the model setting stays as it was)."""
+        if spec not in official_names():
+            return True
+        try:
+            if spec in self.model_lister():
+                return True
+            resolved = self.model_resolver(spec)
+        except Exception as exc:  # the engine says what is wrong when it loads the model
+            log.warning("could not look for model %s: %s", spec, exc)
+            return True
+        if resolved.kind != "official" or not resolved.url or resolved.path.is_file():
+            return True
+        dialog = DownloadDialog(resolved, self.settings_dialog)
+        self.download_dialog = dialog
+        outcome = dialog.run()
+        self.download_dialog = None
+        if outcome == "failed":
+            self._problem("Could not download the model", dialog.error)
+        dialog.deleteLater()
+        return outcome == "finished"
+
+    def confirm_server_restart(self, changed: set[str], parent: QWidget | None = None) -> bool:
+        """Ask before a change that restarts the server while remote clients are connected."""
+        clients = len(self.remote_clients)
+        if not (changed & SERVER_FIELDS) or clients == 0:
+            return True
+        text = (
+            QCoreApplication.translate(
+                "DesktopApp", "Restarting the server disconnects the %1 connected remote client."
+            )
+            if clients == 1
+            else QCoreApplication.translate(
+                "DesktopApp", "Restarting the server disconnects the %1 connected remote clients."
+            )
+        ).replace("%1", str(clients))
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            QCoreApplication.translate("DesktopApp", "Restart the server?"),
+            text,
+            QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
+            parent,
+        )
+        box.setObjectName("dropClientsWarning")
+        box.button(QMessageBox.StandardButton.Ok).setText(
+            QCoreApplication.translate("DesktopApp", "Restart the server")
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        self.warning_box = box
+        answer = box.exec()
+        self.warning_box = None
+        confirmed = answer == QMessageBox.StandardButton.Ok
+        log.info("restart the server with %d clients connected: %s", clients, confirmed)
+        return confirmed
 
     def apply_settings(self, new: Settings) -> None:
         """Apply edited settings live and persist what changed."""
@@ -490,10 +623,19 @@ class DesktopApp:
             self.host.restart_server(new.host_config(self._tls_dir))
         if "history_enabled" in changed:
             self.recorder.set_enabled(new.history_enabled)
+        if "autostart" in changed:
+            self._set_autostart(new.autostart)
         if changed & OVERLAY_FIELDS:
             self.overlay.apply_style(self._overlay_style())
             self.actions.captions.setChecked(new.show_captions)
         self.refresh_status()
+
+    def _set_autostart(self, on: bool) -> None:
+        try:
+            autostart.set_enabled(on)
+        except OSError as exc:
+            self._problem("Could not change the autostart entry", str(exc))
+            self._persist({"autostart": not on})
 
     def _persist(self, changes: dict[str, Any], update: bool = True) -> None:
         """Save only these fields: command-line overrides of other fields stay unsaved."""
@@ -516,19 +658,42 @@ class DesktopApp:
             clear_seconds=s.overlay_clear_seconds,
         )
 
-    def _place_overlay(self) -> None:
+    def _screens(self) -> tuple[list[ScreenInfo], ScreenInfo]:
+        screens = [screen_info(s) for s in QGuiApplication.screens()]
+        primary = QGuiApplication.primaryScreen()
+        if primary is None:  # no screen at all (yet): a stand-in
+            fallback = ScreenInfo("none", (0, 0, 1280, 800), (0, 0, 1280, 800))
+            return screens or [fallback], fallback
+        return screens, screen_info(primary)
 
-        screen = self.qapp.primaryScreen()
-        available = screen.availableGeometry() if screen else QRect(0, 0, 1280, 800)
-        g = self.settings.overlay_geometry
-        rect = QRect(*g) if g else default_geometry(available)
-        if not available.intersects(rect):  # saved on a screen that is gone
-            rect = default_geometry(available)
-        self.overlay.setGeometry(rect)
+    def _place_overlay(self) -> None:
+        screens, primary = self._screens()
+        rect, screen = choose_rect(
+            parse_positions(self.settings.overlay_positions),
+            self.settings.overlay_screen,
+            screens,
+            primary,
+            legacy=self.settings.overlay_geometry,
+        )
+        log.info("overlay on screen %s at %s", screen.key, rect)
+        self._placed_rect = tuple(rect)
+        self.overlay.setGeometry(QRect(*rect))
 
     def _save_overlay_geometry(self, geometry: tuple) -> None:
-        if tuple(geometry) != self.settings.overlay_geometry:
-            self._persist({"overlay_geometry": tuple(geometry)})
+        rect = tuple(int(v) for v in geometry)
+        if rect == getattr(self, "_placed_rect", None):
+            # where _place_overlay put it (perhaps a fallback while its screen is unplugged):
+            # not a choice of the user's, so the screen it was last put on stays remembered
+            return
+        self._placed_rect = None
+        positions, key = remember(
+            parse_positions(self.settings.overlay_positions), rect, self._screens()[0]
+        )
+        changes: dict[str, Any] = {"overlay_geometry": rect}
+        if key:
+            changes.update(overlay_positions=format_positions(positions), overlay_screen=key)
+        if any(getattr(self.settings, k) != v for k, v in changes.items()):
+            self._persist(changes)
 
     # -- debug state ---------------------------------------------------------------------------
 
@@ -562,6 +727,8 @@ class DesktopApp:
             "tray": tray,
             "tray_menu": menu,
             "main_window": self.main_window.isVisible(),
+            "mic_enabled": self.actions.mic.isChecked(),
+            "captions_enabled": self.actions.captions.isChecked(),
             "overlay": {
                 "visible": self.overlay.isVisible(),
                 "faded": self.overlay.faded(),

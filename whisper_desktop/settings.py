@@ -63,7 +63,10 @@ class Key(str, Enum):
     OVERLAY_FADE_SECONDS = "overlay/fade_seconds"
     OVERLAY_GEOMETRY = "overlay/geometry"
     OVERLAY_CLEAR_SECONDS = "overlay/clear_seconds"
+    OVERLAY_POSITIONS = "overlay/positions"
+    OVERLAY_SCREEN = "overlay/screen"
     HISTORY_ENABLED = "history/enabled"
+    AUTOSTART = "session/autostart"
 
 
 def first_run_language(environ: Mapping[str, str] | None = None) -> str:
@@ -126,7 +129,12 @@ class Settings:
         default=None, metadata=_key(Key.OVERLAY_GEOMETRY)
     )
     overlay_clear_seconds: float = field(default=10.0, metadata=_key(Key.OVERLAY_CLEAR_SECONDS))
+    # one position per screen, JSON {screen key: [x, y, w, h]} (whisper_desktop/overlay_placement)
+    overlay_positions: str = field(default="", metadata=_key(Key.OVERLAY_POSITIONS))
+    overlay_screen: str = field(default="", metadata=_key(Key.OVERLAY_SCREEN))  # its last screen
     history_enabled: bool = field(default=True, metadata=_key(Key.HISTORY_ENABLED))
+    # an XDG autostart entry is written while this is on (whisper_desktop/autostart.py)
+    autostart: bool = field(default=False, metadata=_key(Key.AUTOSTART))
 
     @property
     def bind_host(self) -> str:

@@ -18,6 +18,9 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 log = logging.getLogger(__name__)
 
 SHOW = "show"
+TOGGLE_CAPTIONS = "toggle-captions"  # `whisper-desktop --toggle-captions`, e.g. on a hotkey
+TOGGLE_MIC = "toggle-mic"  # `whisper-desktop --toggle-mic`
+COMMANDS = (SHOW, TOGGLE_CAPTIONS, TOGGLE_MIC)
 
 
 def instance_key(data_dir: Path) -> str:
@@ -66,6 +69,15 @@ class SingleInstance(QObject):
             waited += 300
             sock.abort()
         return False
+
+    def is_held(self) -> bool:
+        """Whether a running instance holds the lock (without becoming one)."""
+        if self._lock.isLocked():
+            return True
+        if self._lock.tryLock(0):
+            self._lock.unlock()
+            return False
+        return True
 
     def release(self) -> None:
         if self._server is not None:

@@ -9,6 +9,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,29 @@ from server_core.models.resolve import ResolvedModel
 DOWNLOAD_TIMEOUT_S = 30.0
 _CHUNK = 1 << 20
 
+BytesProgress = Callable[[int, int], None]  # bytes done, total (0 when the server won't say)
+Cancelled = Callable[[], bool]  # polled between chunks
+
+
+class DownloadCancelled(ModelError):
+    """The caller stopped the download; the partial file is gone."""
+
 
 def _expected_sha256(url: str) -> str:
     return url.split("/")[-2]
 
 
-def download(resolved: ResolvedModel, report: Reporter) -> None:
-    """Download an official checkpoint into openai-whisper's cache, checking its SHA-256."""
+def download(
+    resolved: ResolvedModel,
+    report: Reporter,
+    *,
+    on_bytes: BytesProgress | None = None,
+    cancelled: Cancelled | None = None,
+) -> None:
+    """Download an official checkpoint into openai-whisper's cache, checking its SHA-256.
+
+    ``on_bytes`` hears the bytes so far after each chunk; when ``cancelled()`` turns true the
+    download stops with :class:`DownloadCancelled` and leaves nothing behind."""
     assert resolved.url is not None
     url, target, name = resolved.url, resolved.path, resolved.name
     try:
@@ -35,7 +52,7 @@ def download(resolved: ResolvedModel, report: Reporter) -> None:
         raise ModelError(f"model {name!r}: cannot write to {target.parent}: {e}") from None
     try:
         with os.fdopen(fd, "wb") as out:
-            digest = _fetch(url, out, name, report)
+            digest = _fetch(url, out, name, report, on_bytes, cancelled)
         if digest != _expected_sha256(url):
             raise ModelError(
                 f"model {name!r}: download from {url} failed: SHA-256 checksum mismatch"
@@ -46,7 +63,14 @@ def download(resolved: ResolvedModel, report: Reporter) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
-def _fetch(url: str, out: Any, name: str, report: Reporter) -> str:
+def _fetch(
+    url: str,
+    out: Any,
+    name: str,
+    report: Reporter,
+    on_bytes: BytesProgress | None = None,
+    cancelled: Cancelled | None = None,
+) -> str:
     """Stream `url` into `out` with progress lines; return the SHA-256 hex digest."""
     sha = hashlib.sha256()
     try:
@@ -56,9 +80,14 @@ def _fetch(url: str, out: Any, name: str, report: Reporter) -> str:
             report(f"model {name}: downloading{size} from {url}")
             done, next_pct, t0 = 0, 10, time.perf_counter()
             while chunk := src.read(_CHUNK):
+                if cancelled is not None and cancelled():
+                    report(f"model {name}: download cancelled")
+                    raise DownloadCancelled(f"model {name!r}: download cancelled")
                 out.write(chunk)
                 sha.update(chunk)
                 done += len(chunk)
+                if on_bytes is not None:
+                    on_bytes(done, total)
                 if total and done * 100 >= next_pct * total:
                     report(
                         f"model {name}: downloaded {done * 100 // total}% ({done / 2**20:.1f} MiB)"

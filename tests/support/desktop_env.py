@@ -166,7 +166,8 @@ class DesktopEnv:
             "xvfb", ["Xvfb", display, "-screen", "0", SCREEN, "-nolisten", "tcp", "-noreset"], base
         )
         _wait(lambda: display_answers(display), 20, "Xvfb", xvfb)
-        self.env.update(DISPLAY=display, QT_QPA_PLATFORM="xcb")
+        # the tests find menu entries by their English text, whatever this machine's locale
+        self.env.update(DISPLAY=display, QT_QPA_PLATFORM="xcb", WHISPER_DESKTOP_UI_LANGUAGE="en")
         if tray:
             trayer = self._spawn(
                 "trayer",

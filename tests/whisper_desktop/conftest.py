@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.desktop_app import make_app  # noqa: F401 (a fixture for the tests here)
 from tests.support.history_data import fill
 from tests.support.qt import use_offscreen_qt
 from whisper_desktop.history.store import HistoryStore

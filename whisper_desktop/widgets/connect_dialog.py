@@ -48,7 +48,7 @@ class ConnectDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Connect a device")
+        self.setWindowTitle(self.tr("Connect a device"))
         self.intro = QLabel(wordWrap=True)
         self.url = QLineEdit(readOnly=True)
         self.token = QLineEdit(readOnly=True)
@@ -57,9 +57,9 @@ class ConnectDialog(QDialog):
         self.fingerprint_note = QLabel(wordWrap=True)
         self.qr = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, objectName="qrCode")
         self.qr.setMinimumSize(280, 280)
-        copy = QPushButton("Copy address")
+        copy = QPushButton(self.tr("Copy address"))
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.url.text()))
-        self.enable_lan = QPushButton("Allow devices on the local network")
+        self.enable_lan = QPushButton(self.tr("Allow devices on the local network"))
         self.enable_lan.clicked.connect(self.enable_lan_requested)
         row = QHBoxLayout()
         row.addWidget(self.url, 1)
@@ -68,13 +68,13 @@ class ConnectDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
-        layout.addWidget(QLabel("Open this address on the other device:"))
+        layout.addWidget(QLabel(self.tr("Open this address on the other device:")))
         layout.addLayout(row)
-        layout.addWidget(QLabel("Token:"))
+        layout.addWidget(QLabel(self.tr("Token:")))
         layout.addWidget(self.token)
-        layout.addWidget(QLabel("WebSocket endpoint (for your own clients):"))
+        layout.addWidget(QLabel(self.tr("WebSocket endpoint (for your own clients):")))
         layout.addWidget(self.ws_url)
-        layout.addWidget(QLabel("Certificate fingerprint (SHA-256):"))
+        layout.addWidget(QLabel(self.tr("Certificate fingerprint (SHA-256):")))
         layout.addWidget(self.fingerprint)
         layout.addWidget(self.fingerprint_note)
         layout.addWidget(self.qr)
@@ -89,31 +89,37 @@ class ConnectDialog(QDialog):
         self.url.setText(lan_url)
         self.token.setText(token)
         self.ws_url.setText(ws_url)
-        self.fingerprint.setText(fingerprint or "none: plain http (TLS is off)")
+        self.fingerprint.setText(fingerprint or self.tr("none: plain http (TLS is off)"))
         self.fingerprint_note.setText(
-            "The browser will warn about a self-signed certificate: accept it only if the"
-            " fingerprint it shows matches this one."
+            self.tr(
+                "The browser will warn about a self-signed certificate: accept it only if the"
+                " fingerprint it shows matches this one."
+            )
             if fingerprint
-            else "Without TLS, phones and tablets cannot use their microphone on this page."
+            else self.tr("Without TLS, phones and tablets cannot use their microphone here.")
         )
         has_lan = bool(lan_url)
         self.fingerprint.setVisible(has_lan)
         self.fingerprint_note.setVisible(has_lan)
         if lan_url:
             self.intro.setText(
-                "Scan the code with a phone or tablet on the same network, or type the address."
-                " The token keeps other people out; regenerate it in Settings."
+                self.tr(
+                    "Scan the code with a phone or tablet on the same network, or type the"
+                    " address. The token keeps other people out; regenerate it in Settings."
+                )
             )
             self.qr.setPixmap(qr_pixmap(lan_url))
             self.enable_lan.hide()
         else:
             self.intro.setText(
                 note
-                or "Other devices cannot connect yet: LAN access is off. Turn it on to get an"
-                " address and a QR code."
+                or self.tr(
+                    "Other devices cannot connect yet: LAN access is off. Turn it on to get an"
+                    " address and a QR code."
+                )
             )
             self.qr.clear()
-            self.qr.setText("No LAN address")
+            self.qr.setText(self.tr("No LAN address"))
             self.enable_lan.setVisible(not note)
 
     def qr_text(self) -> str:

@@ -60,16 +60,19 @@ class HistoryWindow(QWidget):
         self.store = store
         self._open_sessions = open_sessions  # ids still being recorded: not deletable
         self._shown: list[Utterance] = []
-        self.setWindowTitle("Transcript history")
+        self.setWindowTitle(self.tr("Transcript history"))
         self.resize(900, 560)
 
-        self.search = QLineEdit(placeholderText="Search transcripts…", clearButtonEnabled=True)
+        self.search = QLineEdit(clearButtonEnabled=True)
+        self.search.setPlaceholderText(self.tr("Search transcripts…"))
         self.search.textChanged.connect(self._search_later)
         self._search_timer = QTimer(self, singleShot=True, interval=250)
         self._search_timer.timeout.connect(self.refresh)
 
         self.sessions = QTreeWidget()
-        self.sessions.setHeaderLabels(["Started", "Source", "Utterances", "Model"])
+        self.sessions.setHeaderLabels(
+            [self.tr("Started"), self.tr("Source"), self.tr("Utterances"), self.tr("Model")]
+        )
         self.sessions.setRootIsDecorated(False)
         self.sessions.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.sessions.itemSelectionChanged.connect(self._show_utterances)
@@ -78,7 +81,7 @@ class HistoryWindow(QWidget):
         self.sessions.customContextMenuRequested.connect(self._session_menu)
 
         self.utterances = QTreeWidget()
-        self.utterances.setHeaderLabels(["Time", "Source", "Text"])
+        self.utterances.setHeaderLabels([self.tr("Time"), self.tr("Source"), self.tr("Text")])
         self.utterances.setRootIsDecorated(False)
         self.utterances.setWordWrap(True)
         self.utterances.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -90,8 +93,8 @@ class HistoryWindow(QWidget):
         self.utterances.customContextMenuRequested.connect(self._utterance_menu)
 
         self.detail = QTextBrowser()
-        self.detail.setPlaceholderText("Select an utterance to read it in full.")
-        self.copy_button = QPushButton("Copy")
+        self.detail.setPlaceholderText(self.tr("Select an utterance to read it in full."))
+        self.copy_button = QPushButton(self.tr("Copy"))
         self.copy_button.setEnabled(False)
         self.copy_button.clicked.connect(self.copy_selected)
         detail_box = QWidget()
@@ -104,17 +107,17 @@ class HistoryWindow(QWidget):
         right.addWidget(detail_box)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 1)
-        self.delete_button = QPushButton("Delete session")
+        self.delete_button = QPushButton(self.tr("Delete session"))
         self.delete_button.setEnabled(False)
         self.delete_button.clicked.connect(lambda: self.delete_selected_sessions(confirm=True))
 
         self.status = QLabel()
-        self.export_button = QPushButton("Export…")
+        self.export_button = QPushButton(self.tr("Export…"))
         menu = QMenu(self.export_button)
         for fmt in ExportFormat:
             menu.addAction(fmt.value.upper(), lambda f=fmt: self._export_dialog(f))
         self.export_button.setMenu(menu)
-        refresh = QPushButton("Refresh")
+        refresh = QPushButton(self.tr("Refresh"))
         refresh.clicked.connect(self.refresh)
 
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -157,7 +160,7 @@ class HistoryWindow(QWidget):
         selected = self.selected_session_ids()
         self.sessions.blockSignals(True)
         self.sessions.clear()
-        everything = QTreeWidgetItem(["All sessions", "", "", ""])
+        everything = QTreeWidgetItem([self.tr("All sessions"), "", "", ""])
         everything.setData(0, Qt.ItemDataRole.UserRole, ALL_SESSIONS)
         self.sessions.addTopLevelItem(everything)
         for s in self.store.sessions(search=self.search_text() or None):
@@ -232,12 +235,12 @@ class HistoryWindow(QWidget):
         text = "\n".join(u.text for u in self.selected_utterances())
         if text:
             QApplication.clipboard().setText(text)
-            self.status.setText("Copied to the clipboard")
+            self.status.setText(self.tr("Copied to the clipboard"))
         return text
 
     def utterance_menu(self) -> QMenu:
         menu = QMenu(self.utterances)
-        copy = menu.addAction("Copy", self.copy_selected)
+        copy = menu.addAction(self.tr("Copy"), self.copy_selected)
         copy.setEnabled(bool(self.selected_utterances()))
         return menu
 
@@ -249,7 +252,7 @@ class HistoryWindow(QWidget):
     def session_menu(self) -> QMenu:
         menu = QMenu(self.sessions)
         delete = menu.addAction(
-            "Delete session", lambda: self.delete_selected_sessions(confirm=True)
+            self.tr("Delete session"), lambda: self.delete_selected_sessions(confirm=True)
         )
         delete.setEnabled(self.selected_session_ids() is not None)
         return menu
@@ -266,13 +269,15 @@ class HistoryWindow(QWidget):
         busy = set(self._open_sessions())
         doomed = [i for i in ids if i not in busy]
         if not doomed:
-            self.status.setText("A session still being recorded cannot be deleted")
+            self.status.setText(self.tr("A session still being recorded cannot be deleted"))
             return 0
         if confirm:
             answer = QMessageBox.question(
                 self,
-                "Delete sessions",
-                f"Delete {len(doomed)} session(s) and their transcripts? This cannot be undone.",
+                self.tr("Delete sessions"),
+                self.tr(
+                    "Delete %1 session(s) and their transcripts? This cannot be undone."
+                ).replace("%1", str(len(doomed))),
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return 0
@@ -282,8 +287,9 @@ class HistoryWindow(QWidget):
         self.sessions.clearSelection()
         self.refresh()
         kept = len(ids) - len(doomed)
-        note = f"; {kept} still being recorded kept" if kept else ""
-        self.status.setText(f"Deleted {len(doomed)} session(s){note}")
+        note = self.tr("; %1 still being recorded kept").replace("%1", str(kept)) if kept else ""
+        done = self.tr("Deleted %1 session(s)").replace("%1", str(len(doomed)))
+        self.status.setText(done + note)
         return len(doomed)
 
     # -- export --------------------------------------------------------------------------------
@@ -296,11 +302,12 @@ class HistoryWindow(QWidget):
     def _export_dialog(self, fmt: ExportFormat) -> None:
         path, _ = QFileDialog.getSaveFileName(
             self,
-            "Export transcripts",
+            self.tr("Export transcripts"),
             f"transcript.{fmt.value}",
-            f"{fmt.value.upper()} files (*.{fmt.value})",
+            self.tr("%1 files (*.%2)").replace("%1", fmt.value.upper()).replace("%2", fmt.value),
         )
         if path:
             n = self.export_to(path, fmt)
-            self.status.setText(f"Exported {n} utterances to {path}")
+            done = self.tr("Exported %1 utterances to %2")
+            self.status.setText(done.replace("%1", str(n)).replace("%2", path))
             log.info("exported %d utterances to %s", n, path)

@@ -7,16 +7,22 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from whisper_desktop.icons import app_icon
+from whisper_desktop.widgets.level_meter import LevelMeters
 from whisper_desktop.widgets.tray import AppActions, StatusInfo
 
 
 class MainWindow(QWidget):
     close_requested = Signal()  # the window was closed by the user
 
-    def __init__(self, actions: AppActions, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        actions: AppActions,
+        parent: QWidget | None = None,
+        sources: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
-        self.setWindowTitle("Whisper Desktop")
+        self.setWindowTitle(self.tr("Whisper Desktop"))
         self.setWindowIcon(app_icon())
         self.title = QLabel("<b>Whisper Desktop</b>")
         self.status = QLabel(objectName="statusLine", wordWrap=True)
@@ -24,6 +30,8 @@ class MainWindow(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.status)
+        self.levels = LevelMeters(sources or {})
+        layout.addWidget(self.levels)
         self.buttons: dict[str, QToolButton] = {}
         for action in actions.menu_layout():
             if action is None or action is actions.status:

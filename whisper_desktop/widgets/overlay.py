@@ -99,7 +99,7 @@ class CaptionOverlay(QWidget):
         self._drag_offset: QPoint | None = None
         self._wanted_visible = False
         self._mask_rect = QRect()
-        self.setWindowTitle("Whisper Desktop captions")
+        self.setWindowTitle(self.tr("Whisper Desktop captions"))
         self.setObjectName("captionOverlay")
         self.setWindowFlags(
             Qt.WindowType.FramelessWindowHint
@@ -194,11 +194,11 @@ class CaptionOverlay(QWidget):
     def build_menu(self) -> QMenu:
         """The right-click menu; each choice emits a signal."""
         menu = QMenu(self)
-        menu.addAction("Settings…", self.settings_requested.emit)
-        menu.addAction("History…", self.history_requested.emit)
-        menu.addAction("Hide captions", self.hide_requested.emit)
+        menu.addAction(self.tr("Settings…"), self.settings_requested.emit)
+        menu.addAction(self.tr("History…"), self.history_requested.emit)
+        menu.addAction(self.tr("Hide captions"), self.hide_requested.emit)
         menu.addSeparator()
-        menu.addAction("Quit", self.quit_requested.emit)
+        menu.addAction(self.tr("Quit"), self.quit_requested.emit)
         return menu
 
     def compute_layout(self) -> OverlayLayout:

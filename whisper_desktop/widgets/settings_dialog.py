@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -40,22 +40,31 @@ from whisper_desktop.settings import LOOPBACK_HOST, SYSTEM_DEFAULT, Settings, ne
 log = logging.getLogger(__name__)
 
 COMPUTE_DEVICES = (
-    ("auto", "Automatic (the GPU where CUDA works)"),
-    ("cpu", "CPU"),
-    ("cuda", "NVIDIA GPU (CUDA)"),
+    ("auto", QT_TRANSLATE_NOOP("SettingsDialog", "Automatic (the GPU where CUDA works)")),
+    ("cpu", QT_TRANSLATE_NOOP("SettingsDialog", "CPU")),
+    ("cuda", QT_TRANSLATE_NOOP("SettingsDialog", "NVIDIA GPU (CUDA)")),
 )
 
 DeviceLister = Callable[[], Sequence[str | tuple[str, str]]]  # names, or (name, description)
-ENGLISH_ONLY_NOTE = "English-only model: the language setting is not used"
 
 
-TASK_CHOICES = (("transcribe", "As spoken"), ("translate", "Translated into English"))
+# (the settings the dialog started from, the edited ones) -> whether they were applied
+Applier = Callable[[Settings, Settings], bool]
+
+TASK_CHOICES = (
+    ("transcribe", QT_TRANSLATE_NOOP("SettingsDialog", "As spoken")),
+    ("translate", QT_TRANSLATE_NOOP("SettingsDialog", "Translated into English")),
+)
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("SettingsDialog", text)
 
 
 def _task_box(task: str) -> QComboBox:
     box = QComboBox()
     for code, label in TASK_CHOICES:
-        box.addItem(label, code)
+        box.addItem(_tr(label), code)
     box.setCurrentIndex(max(0, box.findData(task)))
     return box
 
@@ -81,20 +90,25 @@ class ColorButton(QPushButton):
         self.color_changed.emit(self._color)
 
     def _pick(self) -> None:
-        chosen = QColorDialog.getColor(QColor(self._color), self, "Choose a colour")
+        chosen = QColorDialog.getColor(QColor(self._color), self, self.tr("Choose a colour"))
         if chosen.isValid():
             self.set_color(chosen.name())
 
 
 def _fill_devices(combo: QComboBox, devices: Sequence[str | tuple[str, str]], current: str) -> None:
-    combo.addItem("System default", SYSTEM_DEFAULT)
+    combo.addItem(QCoreApplication.translate("SettingsDialog", "System default"), SYSTEM_DEFAULT)
     for device in devices:
         name, description = (device, device) if isinstance(device, str) else device
         combo.addItem(description or name, name)
         if description and description != name:
             combo.setItemData(combo.count() - 1, name, Qt.ItemDataRole.ToolTipRole)
     if current and combo.findData(current) < 0:
-        combo.addItem(f"{current} (not connected)", current)
+        combo.addItem(
+            QCoreApplication.translate("SettingsDialog", "%1 (not connected)").replace(
+                "%1", current
+            ),
+            current,
+        )
     combo.setCurrentIndex(max(0, combo.findData(current)))
 
 
@@ -108,10 +122,12 @@ class SettingsDialog(QDialog):
         list_speakers: DeviceLister | None = None,
         parent: QWidget | None = None,
         list_installed: InstalledLister | None = None,
+        applier: Applier | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Whisper Desktop settings")
+        self.setWindowTitle(self.tr("Whisper Desktop settings"))
         self._initial = settings
+        self._applier = applier
         inputs = _safe_list(list_inputs)
         speakers = _safe_list(list_speakers)
 
@@ -127,8 +143,10 @@ class SettingsDialog(QDialog):
             self.model.setCurrentIndex(listed_model)
         else:
             self.model.setEditText(settings.model)
-        self.model.setToolTip("An official Whisper model name, a .pt checkpoint or a model folder")
-        browse = QPushButton("Browse…")
+        self.model.setToolTip(
+            self.tr("An official Whisper model name, a .pt checkpoint or a model folder")
+        )
+        browse = QPushButton(self.tr("Browse…"))
         browse.clicked.connect(self._browse_model)
         model_row = QHBoxLayout()
         model_row.addWidget(self.model, 1)
@@ -136,93 +154,106 @@ class SettingsDialog(QDialog):
         self.language = QComboBox(editable=True)
         for code, name in language_choices():
             self.language.addItem(name if code == AUTO else f"{name} ({code})", code)
-        self.language.setToolTip("A language by name or by code, or automatic detection")
+        self.language.setToolTip(self.tr("A language by name or by code, or automatic detection"))
         known = self.language.findData(settings.language)
         if known >= 0:
             self.language.setCurrentIndex(known)
         else:
             self.language.setEditText(settings.language)
-        self.language_note = QLabel(ENGLISH_ONLY_NOTE)
+        self.language_note = QLabel(self.tr("English-only model: the language setting is not used"))
         self.language_note.setWordWrap(True)
         self.device = QComboBox()
         for code, label in COMPUTE_DEVICES:
-            self.device.addItem(label, code)
+            self.device.addItem(_tr(label), code)
         if self.device.findData(settings.device) < 0:  # e.g. cuda:1, set on the command line
             self.device.addItem(settings.device, settings.device)
         self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
-        self.device.setToolTip("Where the model runs; a change applies at the next start")
-        engine_box = QGroupBox("Transcription")
+        self.device.setToolTip(self.tr("Where the model runs; a change applies at the next start"))
+        engine_box = QGroupBox(self.tr("Transcription"))
         ef = QFormLayout(engine_box)
-        ef.addRow("Model", model_row)
-        ef.addRow("Language", self.language)
+        ef.addRow(self.tr("Model"), model_row)
+        ef.addRow(self.tr("Language"), self.language)
         ef.addRow("", self.language_note)
-        ef.addRow("Device", self.device)
+        ef.addRow(self.tr("Device"), self.device)
         self.model.currentTextChanged.connect(self._model_changed)
         self._model_changed()
 
         # Audio
-        self.mic_enabled = QCheckBox("Caption the microphone")
+        self.mic_enabled = QCheckBox(self.tr("Caption the microphone"))
         self.mic_enabled.setChecked(settings.mic_enabled)
         self.mic_device = QComboBox()
         _fill_devices(self.mic_device, inputs, settings.mic_device)
-        self.system_enabled = QCheckBox("Caption the system audio")
+        self.system_enabled = QCheckBox(self.tr("Caption the system audio"))
         self.system_enabled.setChecked(settings.system_enabled)
         self.loopback_speaker = QComboBox()
         _fill_devices(self.loopback_speaker, speakers, settings.loopback_speaker)
         self.mic_task = _task_box(settings.mic_task)
         self.system_task = _task_box(settings.system_task)
-        audio_box = QGroupBox("Audio")
+        audio_box = QGroupBox(self.tr("Audio"))
         af = QFormLayout(audio_box)
         af.addRow(self.mic_enabled)
-        af.addRow("Microphone", self.mic_device)
-        af.addRow("Its text", self.mic_task)
+        af.addRow(self.tr("Microphone"), self.mic_device)
+        af.addRow(self.tr("Its text"), self.mic_task)
         af.addRow(self.system_enabled)
-        af.addRow("Speaker to capture", self.loopback_speaker)
-        af.addRow("Its text", self.system_task)
+        af.addRow(self.tr("Speaker to capture"), self.loopback_speaker)
+        af.addRow(self.tr("Its text"), self.system_task)
 
         # History
-        self.history_enabled = QCheckBox("Keep a transcript history on this computer")
+        self.history_enabled = QCheckBox(self.tr("Keep a transcript history on this computer"))
         self.history_enabled.setChecked(settings.history_enabled)
         self.history_enabled.setToolTip(
-            "Off: nothing said from now on is saved; what is saved already stays"
+            self.tr("Off: nothing said from now on is saved; what is saved already stays")
         )
-        history_box = QGroupBox("History")
-        QVBoxLayout(history_box).addWidget(self.history_enabled)
+        self.autostart = QCheckBox(self.tr("Start Whisper Desktop when I log in"))
+        self.autostart.setChecked(settings.autostart)
+        self.autostart.setToolTip(
+            self.tr("Adds Whisper Desktop to the desktop session's autostart")
+        )
+        history_box = QGroupBox(self.tr("History and start"))
+        hl = QVBoxLayout(history_box)
+        hl.addWidget(self.history_enabled)
+        hl.addWidget(self.autostart)
 
         # Server
-        self.server_enabled = QCheckBox("Accept remote clients (WebSocket server)")
+        self.server_enabled = QCheckBox(self.tr("Accept remote clients (WebSocket server)"))
         self.server_enabled.setChecked(settings.server_enabled)
         self.host = QLineEdit(settings.host)
         self.port = QSpinBox()
         self.port.setRange(1, 65535)
         self.port.setValue(settings.port)
-        self.lan_enabled = QCheckBox("Allow devices on the local network (needs the token)")
+        self.lan_enabled = QCheckBox(
+            self.tr("Allow devices on the local network (needs the token)")
+        )
         self.lan_enabled.setChecked(settings.lan_enabled)
         self.token = QLineEdit(settings.token)
         self.token.setReadOnly(True)
-        regenerate = QPushButton("Regenerate")
+        regenerate = QPushButton(self.tr("Regenerate"))
         regenerate.clicked.connect(self.regenerate_token)
         token_row = QHBoxLayout()
         token_row.addWidget(self.token, 1)
         token_row.addWidget(regenerate)
-        self.tls_enabled = QCheckBox("Encrypt connections from other devices (HTTPS/WSS)")
+        self.tls_enabled = QCheckBox(self.tr("Encrypt connections from other devices (HTTPS/WSS)"))
         self.tls_enabled.setToolTip(
-            "Phones get the microphone only on secure pages. Without a certificate of your own"
-            " the app makes a self-signed one; its fingerprint is in Connect a device."
+            self.tr(
+                "Phones get the microphone only on secure pages. Without a certificate of your"
+                " own the app makes a self-signed one; its fingerprint is in Connect a device."
+            )
         )
         self.tls_enabled.setChecked(settings.tls_enabled)
-        self.tls_certfile = QLineEdit(settings.tls_certfile, placeholderText="self-signed")
-        self.tls_keyfile = QLineEdit(settings.tls_keyfile, placeholderText="in the certificate")
-        server_box = QGroupBox("Server")
+        self.tls_certfile = QLineEdit(settings.tls_certfile, placeholderText=self.tr("self-signed"))
+        self.tls_keyfile = QLineEdit(
+            settings.tls_keyfile, placeholderText=self.tr("in the certificate")
+        )
+        server_box = QGroupBox(self.tr("Server"))
         sf = QFormLayout(server_box)
         sf.addRow(self.server_enabled)
-        sf.addRow("Host", self.host)
-        sf.addRow("Port", self.port)
+        sf.addRow(self.tr("Host"), self.host)
+        sf.addRow(self.tr("Port"), self.port)
         sf.addRow(self.lan_enabled)
-        sf.addRow("Token", token_row)
+        sf.addRow(self.tr("Token"), token_row)
         sf.addRow(self.tls_enabled)
-        sf.addRow("Certificate (PEM)", self.tls_certfile)
-        sf.addRow("Key (PEM)", self.tls_keyfile)
+        sf.addRow(self.tr("Certificate (PEM)"), self.tls_certfile)
+        sf.addRow(self.tr("Key (PEM)"), self.tls_keyfile)
 
         # Overlay
         self.font_family = QFontComboBox()
@@ -234,37 +265,43 @@ class SettingsDialog(QDialog):
         self.opacity.setRange(0.2, 1.0)
         self.opacity.setSingleStep(0.05)
         self.opacity.setValue(settings.overlay_opacity)
-        self.click_through = QCheckBox("Clicks pass through the captions")
+        self.click_through = QCheckBox(self.tr("Clicks pass through the captions"))
         self.click_through.setChecked(settings.overlay_click_through)
         self.user_color = ColorButton(settings.overlay_user_color)
         self.system_color = ColorButton(settings.overlay_system_color)
         self.fade_seconds = QDoubleSpinBox()
         self.fade_seconds.setRange(0.0, 600.0)
-        self.fade_seconds.setSuffix(" s")
-        self.fade_seconds.setSpecialValueText("never")
+        self.fade_seconds.setSuffix(self.tr(" s"))
+        self.fade_seconds.setSpecialValueText(self.tr("never"))
         self.fade_seconds.setValue(settings.overlay_fade_seconds)
         self.clear_seconds = QDoubleSpinBox()
         self.clear_seconds.setRange(0.0, 600.0)
-        self.clear_seconds.setSuffix(" s")
-        self.clear_seconds.setSpecialValueText("never")
+        self.clear_seconds.setSuffix(self.tr(" s"))
+        self.clear_seconds.setSpecialValueText(self.tr("never"))
         self.clear_seconds.setValue(settings.overlay_clear_seconds)
-        self.clear_seconds.setToolTip("A source's line clears this long after its last words")
-        overlay_box = QGroupBox("Captions")
+        self.clear_seconds.setToolTip(
+            self.tr("A source's line clears this long after its last words")
+        )
+        overlay_box = QGroupBox(self.tr("Captions"))
         of = QFormLayout(overlay_box)
-        of.addRow("Font", self.font_family)
-        of.addRow("Size", self.font_size)
-        of.addRow("Background opacity", self.opacity)
+        of.addRow(self.tr("Font"), self.font_family)
+        of.addRow(self.tr("Size"), self.font_size)
+        of.addRow(self.tr("Background opacity"), self.opacity)
         of.addRow(self.click_through)
-        of.addRow("Microphone colour", self.user_color)
-        of.addRow("System audio colour", self.system_color)
-        of.addRow("Clear a line after", self.clear_seconds)
-        of.addRow("Fade when idle after", self.fade_seconds)
+        of.addRow(self.tr("Microphone colour"), self.user_color)
+        of.addRow(self.tr("System audio colour"), self.system_color)
+        of.addRow(self.tr("Clear a line after"), self.clear_seconds)
+        of.addRow(self.tr("Fade when idle after"), self.fade_seconds)
 
         buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+            QDialogButtonBox.StandardButton.Ok
+            | QDialogButtonBox.StandardButton.Apply
+            | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        buttons.button(QDialogButtonBox.StandardButton.Apply).clicked.connect(self.apply)
+        self.buttons = buttons
 
         columns = QHBoxLayout()
         left, right = QVBoxLayout(), QVBoxLayout()
@@ -280,6 +317,21 @@ class SettingsDialog(QDialog):
         root = QVBoxLayout(self)
         root.addLayout(columns)
         root.addWidget(buttons)
+
+    def apply(self) -> bool:
+        """Apply what was edited and keep the dialog open; False if the applier declined
+        (e.g. the user chose not to drop connected clients)."""
+        if self._applier is None:
+            return True
+        edited = self.result_settings()
+        if not self._applier(self._initial, edited):
+            return False
+        self._initial = edited  # what the next Apply compares against
+        return True
+
+    def accept(self) -> None:
+        if self.apply():
+            super().accept()
 
     def model_spec(self) -> str:
         """The chosen model: a listed entry's name, or what was typed (a name or a path)."""
@@ -312,7 +364,10 @@ class SettingsDialog(QDialog):
 
     def _browse_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Choose a Whisper checkpoint", "", "Whisper checkpoints (*.pt);;All files (*)"
+            self,
+            self.tr("Choose a Whisper checkpoint"),
+            "",
+            self.tr("Whisper checkpoints (*.pt);;All files (*)"),
         )
         if path:
             self.model.setCurrentText(path)
@@ -345,6 +400,7 @@ class SettingsDialog(QDialog):
             overlay_fade_seconds=self.fade_seconds.value(),
             overlay_clear_seconds=self.clear_seconds.value(),
             history_enabled=self.history_enabled.isChecked(),
+            autostart=self.autostart.isChecked(),
         )
 
 

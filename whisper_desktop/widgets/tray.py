@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
@@ -32,22 +32,39 @@ class StatusInfo:
 
     def title(self) -> str:
         words = {
-            TrayState.LOADING: "loading",
-            TrayState.LISTENING: "listening",
-            TrayState.PAUSED: "paused",
-            TrayState.ERROR: "problem",
+            TrayState.LOADING: QCoreApplication.translate(
+                "StatusInfo", "Whisper Desktop — loading"
+            ),
+            TrayState.LISTENING: QCoreApplication.translate(
+                "StatusInfo", "Whisper Desktop — listening"
+            ),
+            TrayState.PAUSED: QCoreApplication.translate("StatusInfo", "Whisper Desktop — paused"),
+            TrayState.ERROR: QCoreApplication.translate("StatusInfo", "Whisper Desktop — problem"),
         }
-        return f"Whisper Desktop — {words.get(self.state, self.state)}"
+        return words.get(self.state, f"Whisper Desktop — {self.state}")
 
     def tooltip(self) -> str:
         lines = [self.title()]
         if self.detail:
             lines.append(self.detail)
-        lines.append(f"Model: {self.model or '—'}   Language: {self.language or '—'}")
+        model_line = QCoreApplication.translate("StatusInfo", "Model: %1   Language: %2")
+        lines.append(
+            model_line.replace("%1", self.model or "—").replace("%2", self.language or "—")
+        )
         if self.device:
-            lines.append(f"Device: {self.device}")
-        lines.append(f"Server: {self.server_url or 'off'}")
-        lines.append(f"Remote clients: {self.clients}")
+            lines.append(
+                QCoreApplication.translate("StatusInfo", "Device: %1").replace("%1", self.device)
+            )
+        lines.append(
+            QCoreApplication.translate("StatusInfo", "Server: %1").replace(
+                "%1", self.server_url or QCoreApplication.translate("StatusInfo", "off")
+            )
+        )
+        lines.append(
+            QCoreApplication.translate("StatusInfo", "Remote clients: %1").replace(
+                "%1", str(self.clients)
+            )
+        )
         return "\n".join(lines)
 
 
@@ -56,17 +73,17 @@ class AppActions(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.status = QAction("Whisper Desktop — loading", self)
+        self.status = QAction(StatusInfo().title(), self)
         self.status.setEnabled(False)
-        self.mic = QAction("Microphone", self, checkable=True)
-        self.mic.setToolTip("Caption what the microphone hears (shown in blue)")
-        self.system = QAction("System audio", self, checkable=True)
-        self.system.setToolTip("Caption what the computer plays (shown in yellow)")
-        self.captions = QAction("Show captions", self, checkable=True)
-        self.history = QAction("Transcript history…", self)
-        self.connect_device = QAction("Connect a device…", self)
-        self.settings = QAction("Settings…", self)
-        self.quit = QAction("Quit", self)
+        self.mic = QAction(self.tr("Microphone"), self, checkable=True)
+        self.mic.setToolTip(self.tr("Caption what the microphone hears (shown in blue)"))
+        self.system = QAction(self.tr("System audio"), self, checkable=True)
+        self.system.setToolTip(self.tr("Caption what the computer plays (shown in yellow)"))
+        self.captions = QAction(self.tr("Show captions"), self, checkable=True)
+        self.history = QAction(self.tr("Transcript history…"), self)
+        self.connect_device = QAction(self.tr("Connect a device…"), self)
+        self.settings = QAction(self.tr("Settings…"), self)
+        self.quit = QAction(self.tr("Quit"), self)
 
     def menu_layout(self) -> list[QAction | None]:
         """The menu, top to bottom; None is a separator."""

@@ -1,0 +1,712 @@
+<?xml version='1.0' encoding='utf-8'?>
+<TS version="2.1" language="de_DE">
+  <context>
+    <name>AppActions</name>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="78" />
+      <source>Microphone</source>
+      <translation>Mikrofon</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="79" />
+      <source>Caption what the microphone hears (shown in blue)</source>
+      <translation>Untertitel für das, was das Mikrofon hört (blau)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="80" />
+      <source>System audio</source>
+      <translation>Systemton</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="81" />
+      <source>Caption what the computer plays (shown in yellow)</source>
+      <translation>Untertitel für das, was der Computer abspielt (gelb)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="82" />
+      <source>Show captions</source>
+      <translation>Untertitel anzeigen</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="83" />
+      <source>Transcript history…</source>
+      <translation>Transkript-Verlauf …</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="84" />
+      <source>Connect a device…</source>
+      <translation>Gerät verbinden …</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="85" />
+      <source>Settings…</source>
+      <translation>Einstellungen …</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="86" />
+      <source>Quit</source>
+      <translation>Beenden</translation>
+    </message>
+  </context>
+  <context>
+    <name>CaptionOverlay</name>
+    <message>
+      <location filename="../../whisper_desktop/widgets/overlay.py" line="102" />
+      <source>Whisper Desktop captions</source>
+      <translation>Whisper Desktop – Untertitel</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/overlay.py" line="197" />
+      <source>Settings…</source>
+      <translation>Einstellungen …</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/overlay.py" line="198" />
+      <source>History…</source>
+      <translation>Verlauf …</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/overlay.py" line="199" />
+      <source>Hide captions</source>
+      <translation>Untertitel ausblenden</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/overlay.py" line="201" />
+      <source>Quit</source>
+      <translation>Beenden</translation>
+    </message>
+  </context>
+  <context>
+    <name>ColorButton</name>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="93" />
+      <source>Choose a colour</source>
+      <translation>Farbe wählen</translation>
+    </message>
+  </context>
+  <context>
+    <name>ConnectDialog</name>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="51" />
+      <source>Connect a device</source>
+      <translation>Gerät verbinden</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="60" />
+      <source>Copy address</source>
+      <translation>Adresse kopieren</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="62" />
+      <source>Allow devices on the local network</source>
+      <translation>Geräte im lokalen Netz erlauben</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="71" />
+      <source>Open this address on the other device:</source>
+      <translation>Diese Adresse auf dem anderen Gerät öffnen:</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="73" />
+      <source>Token:</source>
+      <translation>Token:</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="75" />
+      <source>WebSocket endpoint (for your own clients):</source>
+      <translation>WebSocket-Endpunkt (für eigene Clients):</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="77" />
+      <source>Certificate fingerprint (SHA-256):</source>
+      <translation>Fingerabdruck des Zertifikats (SHA-256):</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="92" />
+      <source>none: plain http (TLS is off)</source>
+      <translation>keiner: einfaches http (TLS ist aus)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="95" />
+      <source>The browser will warn about a self-signed certificate: accept it only if the fingerprint it shows matches this one.</source>
+      <translation>Der Browser warnt vor einem selbstsignierten Zertifikat: akzeptieren Sie es nur, wenn der angezeigte Fingerabdruck mit diesem übereinstimmt.</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="99" />
+      <source>Without TLS, phones and tablets cannot use their microphone here.</source>
+      <translation>Ohne TLS können Telefone und Tablets ihr Mikrofon hier nicht verwenden.</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="107" />
+      <source>Scan the code with a phone or tablet on the same network, or type the address. The token keeps other people out; regenerate it in Settings.</source>
+      <translation>Scannen Sie den Code mit einem Telefon oder Tablet im selben Netz oder tippen Sie die Adresse ein. Das Token hält andere fern; in den Einstellungen lässt es sich neu erzeugen.</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="117" />
+      <source>Other devices cannot connect yet: LAN access is off. Turn it on to get an address and a QR code.</source>
+      <translation>Andere Geräte können sich noch nicht verbinden: der Zugang aus dem lokalen Netz ist aus. Schalten Sie ihn ein, um eine Adresse und einen QR-Code zu erhalten.</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/connect_dialog.py" line="122" />
+      <source>No LAN address</source>
+      <translation>Keine LAN-Adresse</translation>
+    </message>
+  </context>
+  <context>
+    <name>DesktopApp</name>
+    <message>
+      <location filename="../../whisper_desktop/controller.py" line="71" />
+      <source>Microphone</source>
+      <translation>Mikrofon</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/controller.py" line="72" />
+      <source>System audio</source>
+      <translation>Systemton</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/controller.py" line="75" />
+      <source>Loading the model…</source>
+      <translation>Modell wird geladen …</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/controller.py" line="76" />
+      <source>Listening…</source>
+      <translation>Hört zu …</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/controller.py" line="77" />
+      <source>Captions paused</source>
+      <translation>Untertitel pausiert</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/controller.py" line="78" />
+      <source>Not transcribing (see the tray)</source>
+      <translation>Keine Transkription (siehe Symbolleiste)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/controller.py" line="388" />
+      <source>Microphone and system audio are off</source>
+      <translation>Mikrofon und Systemton sind aus</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/controller.py" line="391" />
+      <source>Listening to: %1</source>
+      <translation>Hört zu: %1</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/controller.py" line="561" />
+      <source>Restarting the server disconnects the %1 connected remote client.</source>
+      <translation>Ein Neustart des Servers trennt den %1 verbundenen entfernten Client.</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/controller.py" line="565" />
+      <source>Restarting the server disconnects the %1 connected remote clients.</source>
+      <translation>Ein Neustart des Servers trennt die %1 verbundenen entfernten Clients.</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/controller.py" line="571" />
+      <source>Restart the server?</source>
+      <translation>Server neu starten?</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/controller.py" line="578" />
+      <source>Restart the server</source>
+      <translation>Server neu starten</translation>
+    </message>
+  </context>
+  <context>
+    <name>DownloadDialog</name>
+    <message>
+      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="22" />
+      <source>Downloading a model</source>
+      <translation>Modell wird heruntergeladen</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="29" />
+      <source>Downloading %1…</source>
+      <translation>%1 wird heruntergeladen …</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="52" />
+      <source>Downloading %1… %2 of %3 MiB</source>
+      <translation>%1 wird heruntergeladen … %2 von %3 MiB</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="56" />
+      <source>Downloading %1… %2 MiB</source>
+      <translation>%1 wird heruntergeladen … %2 MiB</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="60" />
+      <source>Cancelling…</source>
+      <translation>Wird abgebrochen …</translation>
+    </message>
+  </context>
+  <context>
+    <name>HistoryWindow</name>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="63" />
+      <source>Transcript history</source>
+      <translation>Transkript-Verlauf</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="67" />
+      <source>Search transcripts…</source>
+      <translation>Transkripte durchsuchen …</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="74" />
+      <source>Started</source>
+      <translation>Beginn</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="74" />
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="84" />
+      <source>Source</source>
+      <translation>Quelle</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="74" />
+      <source>Utterances</source>
+      <translation>Äußerungen</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="74" />
+      <source>Model</source>
+      <translation>Modell</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="84" />
+      <source>Time</source>
+      <translation>Zeit</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="84" />
+      <source>Text</source>
+      <translation>Text</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="96" />
+      <source>Select an utterance to read it in full.</source>
+      <translation>Eine Äußerung auswählen, um sie ganz zu lesen.</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="97" />
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="243" />
+      <source>Copy</source>
+      <translation>Kopieren</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="110" />
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="255" />
+      <source>Delete session</source>
+      <translation>Sitzung löschen</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="115" />
+      <source>Export…</source>
+      <translation>Exportieren …</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="120" />
+      <source>Refresh</source>
+      <translation>Aktualisieren</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="163" />
+      <source>All sessions</source>
+      <translation>Alle Sitzungen</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="238" />
+      <source>Copied to the clipboard</source>
+      <translation>In die Zwischenablage kopiert</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="272" />
+      <source>A session still being recorded cannot be deleted</source>
+      <translation>Eine Sitzung, die noch aufgezeichnet wird, kann nicht gelöscht werden</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="277" />
+      <source>Delete sessions</source>
+      <translation>Sitzungen löschen</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="279" />
+      <source>Delete %1 session(s) and their transcripts? This cannot be undone.</source>
+      <translation>%1 Sitzung(en) und ihre Transkripte löschen? Das lässt sich nicht rückgängig machen.</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="290" />
+      <source>; %1 still being recorded kept</source>
+      <translation>; %1 noch aufgezeichnete behalten</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="291" />
+      <source>Deleted %1 session(s)</source>
+      <translation>%1 Sitzung(en) gelöscht</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="305" />
+      <source>Export transcripts</source>
+      <translation>Transkripte exportieren</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="307" />
+      <source>%1 files (*.%2)</source>
+      <translation>%1-Dateien (*.%2)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/history_window.py" line="311" />
+      <source>Exported %1 utterances to %2</source>
+      <translation>%1 Äußerungen nach %2 exportiert</translation>
+    </message>
+  </context>
+  <context>
+    <name>LevelMeters</name>
+    <message>
+      <location filename="../../whisper_desktop/widgets/level_meter.py" line="39" />
+      <source>%1 level</source>
+      <translation>Pegel %1</translation>
+    </message>
+  </context>
+  <context>
+    <name>MainWindow</name>
+    <message>
+      <location filename="../../whisper_desktop/widgets/main_window.py" line="25" />
+      <source>Whisper Desktop</source>
+      <translation>Whisper Desktop</translation>
+    </message>
+  </context>
+  <context>
+    <name>SettingsDialog</name>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="43" />
+      <source>Automatic (the GPU where CUDA works)</source>
+      <translation>Automatisch (die GPU, wenn CUDA funktioniert)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="44" />
+      <source>CPU</source>
+      <translation>CPU</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="45" />
+      <source>NVIDIA GPU (CUDA)</source>
+      <translation>NVIDIA-GPU (CUDA)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="55" />
+      <source>As spoken</source>
+      <translation>Wie gesprochen</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="56" />
+      <source>Translated into English</source>
+      <translation>Ins Englische übersetzt</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="99" />
+      <source>System default</source>
+      <translation>Systemstandard</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="107" />
+      <source>%1 (not connected)</source>
+      <translation>%1 (nicht verbunden)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="128" />
+      <source>Whisper Desktop settings</source>
+      <translation>Whisper Desktop – Einstellungen</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="147" />
+      <source>An official Whisper model name, a .pt checkpoint or a model folder</source>
+      <translation>Ein offizieller Whisper-Modellname, ein .pt-Checkpoint oder ein Modellordner</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="149" />
+      <source>Browse…</source>
+      <translation>Durchsuchen …</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="157" />
+      <source>A language by name or by code, or automatic detection</source>
+      <translation>Eine Sprache als Name oder Code, oder automatische Erkennung</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="163" />
+      <source>English-only model: the language setting is not used</source>
+      <translation>Nur-Englisch-Modell: die Spracheinstellung wird nicht verwendet</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="171" />
+      <source>Where the model runs; a change applies at the next start</source>
+      <translation>Wo das Modell läuft; eine Änderung gilt ab dem nächsten Start</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="172" />
+      <source>Transcription</source>
+      <translation>Transkription</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="174" />
+      <source>Model</source>
+      <translation>Modell</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="175" />
+      <source>Language</source>
+      <translation>Sprache</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="177" />
+      <source>Device</source>
+      <translation>Gerät</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="182" />
+      <source>Caption the microphone</source>
+      <translation>Mikrofon untertiteln</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="186" />
+      <source>Caption the system audio</source>
+      <translation>Systemton untertiteln</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="192" />
+      <source>Audio</source>
+      <translation>Audio</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="195" />
+      <source>Microphone</source>
+      <translation>Mikrofon</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="196" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="199" />
+      <source>Its text</source>
+      <translation>Text</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="198" />
+      <source>Speaker to capture</source>
+      <translation>Aufzunehmender Lautsprecher</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="202" />
+      <source>Keep a transcript history on this computer</source>
+      <translation>Transkript-Verlauf auf diesem Computer speichern</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="205" />
+      <source>Off: nothing said from now on is saved; what is saved already stays</source>
+      <translation>Aus: ab jetzt Gesagtes wird nicht gespeichert; bereits Gespeichertes bleibt</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="207" />
+      <source>Start Whisper Desktop when I log in</source>
+      <translation>Whisper Desktop bei der Anmeldung starten</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="210" />
+      <source>Adds Whisper Desktop to the desktop session's autostart</source>
+      <translation>Nimmt Whisper Desktop in den Autostart der Sitzung auf</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="212" />
+      <source>History and start</source>
+      <translation>Verlauf und Start</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="218" />
+      <source>Accept remote clients (WebSocket server)</source>
+      <translation>Entfernte Clients annehmen (WebSocket-Server)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="225" />
+      <source>Allow devices on the local network (needs the token)</source>
+      <translation>Geräte im lokalen Netz erlauben (mit Token)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="230" />
+      <source>Regenerate</source>
+      <translation>Neu erzeugen</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="235" />
+      <source>Encrypt connections from other devices (HTTPS/WSS)</source>
+      <translation>Verbindungen anderer Geräte verschlüsseln (HTTPS/WSS)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="238" />
+      <source>Phones get the microphone only on secure pages. Without a certificate of your own the app makes a self-signed one; its fingerprint is in Connect a device.</source>
+      <translation>Telefone erlauben das Mikrofon nur auf sicheren Seiten. Ohne eigenes Zertifikat erzeugt die App ein selbstsigniertes; sein Fingerabdruck steht unter „Gerät verbinden“.</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="243" />
+      <source>self-signed</source>
+      <translation>selbstsigniert</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="245" />
+      <source>in the certificate</source>
+      <translation>im Zertifikat</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="247" />
+      <source>Server</source>
+      <translation>Server</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="250" />
+      <source>Host</source>
+      <translation>Host</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="251" />
+      <source>Port</source>
+      <translation>Port</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="253" />
+      <source>Token</source>
+      <translation>Token</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="255" />
+      <source>Certificate (PEM)</source>
+      <translation>Zertifikat (PEM)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="256" />
+      <source>Key (PEM)</source>
+      <translation>Schlüssel (PEM)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="268" />
+      <source>Clicks pass through the captions</source>
+      <translation>Klicks gehen durch die Untertitel hindurch</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="274" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="279" />
+      <source> s</source>
+      <translation> s</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="275" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="280" />
+      <source>never</source>
+      <translation>nie</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="283" />
+      <source>A source's line clears this long after its last words</source>
+      <translation>Die Zeile einer Quelle verschwindet so lange nach ihren letzten Worten</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="285" />
+      <source>Captions</source>
+      <translation>Untertitel</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="287" />
+      <source>Font</source>
+      <translation>Schrift</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="288" />
+      <source>Size</source>
+      <translation>Größe</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="289" />
+      <source>Background opacity</source>
+      <translation>Deckkraft des Hintergrunds</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="291" />
+      <source>Microphone colour</source>
+      <translation>Farbe des Mikrofons</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="292" />
+      <source>System audio colour</source>
+      <translation>Farbe des Systemtons</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="293" />
+      <source>Clear a line after</source>
+      <translation>Zeile leeren nach</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="294" />
+      <source>Fade when idle after</source>
+      <translation>Ausblenden bei Stille nach</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="368" />
+      <source>Choose a Whisper checkpoint</source>
+      <translation>Whisper-Checkpoint wählen</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="370" />
+      <source>Whisper checkpoints (*.pt);;All files (*)</source>
+      <translation>Whisper-Checkpoints (*.pt);;Alle Dateien (*)</translation>
+    </message>
+  </context>
+  <context>
+    <name>StatusInfo</name>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="35" />
+      <source>Whisper Desktop — loading</source>
+      <translation>Whisper Desktop – lädt</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="38" />
+      <source>Whisper Desktop — listening</source>
+      <translation>Whisper Desktop – hört zu</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="41" />
+      <source>Whisper Desktop — paused</source>
+      <translation>Whisper Desktop – pausiert</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="42" />
+      <source>Whisper Desktop — problem</source>
+      <translation>Whisper Desktop – Problem</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="50" />
+      <source>Model: %1   Language: %2</source>
+      <translation>Modell: %1   Sprache: %2</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="56" />
+      <source>Device: %1</source>
+      <translation>Gerät: %1</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="59" />
+      <source>Server: %1</source>
+      <translation>Server: %1</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="60" />
+      <source>off</source>
+      <translation>aus</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="64" />
+      <source>Remote clients: %1</source>
+      <translation>Entfernte Clients: %1</translation>
+    </message>
+  </context>
+</TS>
