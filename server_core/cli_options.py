@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Optional
 
-from server_core.config import DEFAULT_MODEL, DEFAULT_MODEL_CUDA, TASKS, DecodeOptions
+from server_core.config import DEFAULT_MODEL, DEFAULT_MODEL_CUDA, MAX_BEAMS, TASKS, DecodeOptions
 from server_core.languages import normalize_language
 from server_core.model_names import normalize_model_spec
 
@@ -130,7 +130,7 @@ def add_task_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--beams",
         type=int,
-        help="1 = greedy; beam search is not implemented yet (env WHISPER_BEAMS)",
+        help=f"1 = greedy (default); up to {MAX_BEAMS}: beam search (env WHISPER_BEAMS)",
     )
 
 
@@ -149,7 +149,7 @@ def task_overrides(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str
         try:
             out["beams"] = int(out["beams"])  # type: ignore[arg-type]
         except ValueError:
-            raise ValueError(f"beams must be a whole number, not {out['beams']!r}") from None
+            pass  # validate() below names the allowed range
     replace(DecodeOptions(), **out).validate()  # type: ignore[arg-type]
     return out
 

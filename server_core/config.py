@@ -18,6 +18,15 @@ DEFAULT_MODEL = "base"  # on the CPU, and whatever the device when it is not kno
 DEFAULT_MODEL_CUDA = "turbo"  # the reference system's model, on a GPU
 TASKS = ("transcribe", "translate")
 LAG_POLICIES = ("skip", "keep")
+MAX_BEAMS = 8
+
+
+def check_beams(beams: object) -> None:
+    """ValueError unless ``beams`` is a whole number from 1 (greedy) to MAX_BEAMS."""
+    if isinstance(beams, bool) or not isinstance(beams, int) or not 1 <= beams <= MAX_BEAMS:
+        raise ValueError(
+            f"beams must be a whole number from 1 (greedy) to {MAX_BEAMS}, not {beams!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -32,7 +41,7 @@ class DecodeOptions:
     frame_threshold: int = 20  # encoder frames (20 ms each) kept clear of the audio's end
     audio_max_len: float = 12.0  # seconds of audio in one segment (at most 30)
     min_chunk: float = 1.0  # seconds of new speech that make a session ready
-    beams: int = 1  # 1 = greedy; beam search is reserved
+    beams: int = 1  # 1 = greedy; 2..MAX_BEAMS: beam search of that width (docs/beam_search.md)
     # commit only what the previous step also hypothesised (of the last N tokens before the
     # boundary; 0 = of all tokens). Off by default: it costs a step of latency (docs/performance.md)
     agreement: bool = False
@@ -62,8 +71,7 @@ class DecodeOptions:
             raise ValueError("encoder_pad and encoder_bucket must be in (0, 30] seconds")
         if not 0 <= self.encoder_tail <= self.encoder_pad:
             raise ValueError("encoder_tail must be between 0 and encoder_pad seconds")
-        if self.beams != 1:
-            raise ValueError("beams > 1 (beam search) is not implemented yet; use beams=1")
+        check_beams(self.beams)
 
 
 @dataclass(frozen=True)
@@ -73,10 +81,13 @@ class SessionOptions:
     task: Optional[str] = None  # transcribe | translate (into English)
     init_prompt: Optional[str] = None
     static_prompt: Optional[str] = None
+    beams: Optional[int] = None
 
     def validate(self) -> None:
         if self.task is not None and self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}")
+        if self.beams is not None:
+            check_beams(self.beams)
 
 
 @dataclass(frozen=True)

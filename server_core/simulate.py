@@ -52,7 +52,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--init-prompt", default="", help="initial context text (trimmed like any)")
     p.add_argument("--static-prompt", default="", help="never-trimmed prompt (domain words)")
     p.add_argument("--max-context-tokens", type=int, default=DecodeOptions.max_context_tokens)
-    p.add_argument("--beams", type=int, default=1, help="1 = greedy (beam search is reserved)")
+    p.add_argument("--beams", type=int, default=1, help="1 = greedy; 2..8: beam search")
     p.add_argument("--device", default="auto")
     p.add_argument("--verbose", "-v", action="store_true")
     return p.parse_args(argv)

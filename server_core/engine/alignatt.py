@@ -100,6 +100,20 @@ def _word_start(tokenizer: Tokenizer, tokens: list[int]) -> int:
     return 0
 
 
+def token_frame(
+    tokenizer: Tokenizer, token: int, alignment: torch.Tensor, n_frames: int, frames: list[int]
+) -> int | None:
+    """The encoder frame ``token`` is read from (its alignment heads' most attended one), given
+    the frames of the text before it; None for a word read from the padding after the audio
+    while the text is near the audio's end (Whisper making text up)."""
+    frame = int(alignment.argmax())
+    if frame >= n_frames + PAST_END_FRAMES and _is_word(tokenizer, token):
+        if not frames or frames[-1] < n_frames - PAST_END_GLANCE_FRAMES:
+            return int(alignment[:n_frames].argmax())
+        return None
+    return frame
+
+
 @lru_cache(maxsize=256)
 def _tokenizer(multilingual: bool, num_languages: int, language: str | None, task: str):
     return get_tokenizer(multilingual, num_languages=num_languages, language=language, task=task)
@@ -116,6 +130,7 @@ class StepRequest:
     window: WindowState
     final: bool  # commit everything: the utterance closed
     full: bool = False  # the window cannot grow: no agreement with a next look
+    beams: int = 1  # 1: greedy; more: a beam search of that width
 
 
 @dataclass
@@ -218,8 +233,8 @@ class AlignAttDecoder:
 
     @torch.inference_mode()
     def steps(self, requests: list[StepRequest]) -> list[StepResult]:
-        """Decode every request greedily from its committed tokens, in one batch; return the
-        newly committed tokens of each.
+        """Decode every request from its committed tokens (greedily in one batch, or with a
+        beam search: :mod:`server_core.engine.beam`); return the newly committed tokens of each.
 
         Not final: tokens are committed up to the first one whose attention reaches the last
         ``frame_threshold`` frames (AlignAtt), less an unfinished word at that boundary, and
@@ -227,8 +242,15 @@ class AlignAttDecoder:
         token, or for the last ``agreement_tail`` before the boundary). A ``full`` window
         cannot grow, so a second look would see the same audio: no agreement there.
         """
+        from server_core.engine.beam import beam_search  # it builds on this module
+
         rows = [self._row(r) for r in requests]
-        self._greedy(rows)
+        greedy = [row for row in rows if row.request.beams <= 1]
+        if greedy:
+            self._greedy(greedy)
+        beams = [row for row in rows if row.request.beams > 1]
+        if beams:  # a batch of their own: the greedy rows decode as if they were not there
+            beam_search(self.batch, beams, self.device)
         return [self._result(row) for row in rows]
 
     def _greedy(self, rows: list[_Row]) -> None:
@@ -278,14 +300,11 @@ class AlignAttDecoder:
         if token == tokenizer.eot:
             out.stop_reason = "eot"
             return None
-        frame = int(alignment.argmax())
-        if frame >= row.n_frames + PAST_END_FRAMES and _is_word(tokenizer, token):
-            frames = out.frames or r.window.frames
-            if not frames or frames[-1] < row.n_frames - PAST_END_GLANCE_FRAMES:
-                frame = int(alignment[: row.n_frames].argmax())
-            else:  # a word read from the padding after the audio: Whisper making text up
-                out.stop_reason = "past_end"
-                return None
+        frames = out.frames or r.window.frames
+        frame = token_frame(tokenizer, token, alignment, row.n_frames, frames)
+        if frame is None:
+            out.stop_reason = "past_end"
+            return None
         if row.stop_frame is not None and frame >= row.stop_frame:
             out.stop_reason = "boundary"
             out.tokens.append(token)  # the waiting token, for the word check

@@ -71,9 +71,10 @@ class Runner:
                 state.language = self._language_for(job.session, feats)
             tokenizer = self.decoder.tokenizer(state.language, job.session.options.task)
             prompt = self.decoder.prompt(tokenizer, job.session.context, self._static(job.session))
+            beams = job.session.options.beams or self.options.beams
             requests.append(
                 StepRequest(
-                    feats, job.audio.shape[0], tokenizer, prompt, state, job.final, job.full
+                    feats, job.audio.shape[0], tokenizer, prompt, state, job.final, job.full, beams
                 )
             )
         try:

@@ -20,7 +20,7 @@ from server_core.languages import language_choices, normalize_language
 from server_core.model_names import normalize_model_spec
 from server_core.net.auth import check_access
 from server_core.net.captions import CAPTIONS_PATH
-from server_core.net.connection import Connection
+from server_core.net.connection import Connection, parse_beams
 from server_core.net.hosts import HostAllowList, HostCheck
 from server_core.net.hub import Hub
 from server_core.net.options import ApiOptions
@@ -67,15 +67,14 @@ async def _config_request(request: Request) -> dict[str, str]:
             values[key] = request.query_params[key]
     if "lan" in values:
         values.setdefault("language", values.pop("lan"))
-    if "beams" in values:
-        if str(values.pop("beams")) != "1":
-            raise ValueError("beams must be 1: beam search is not implemented yet (greedy)")
-        values.setdefault("task", None)  # a request of only beams=1 changes nothing
+    beams = parse_beams(values.pop("beams", None))
     unknown = set(values) - set(CONFIG_KEYS)
     if unknown:
         raise ValueError(
             f"unknown setting(s): {', '.join(sorted(unknown))}; known: {', '.join(CONFIG_KEYS)}"
         )
+    if beams is not None:
+        values["beams"] = str(beams)
     if not values:
         raise ValueError(
             f"give one or more of {', '.join(CONFIG_KEYS)} (JSON body or ?model=..&lan=..)"
@@ -161,8 +160,12 @@ def create_app(engine: EngineHandle, options: Optional[ApiOptions] = None) -> Fa
             language = values.get("language")
             model = normalize_model_spec(model) if model else None
             language = normalize_language(language) if language else None
+            beams = values.get("beams")
             decode = SessionOptions(
-                values.get("task"), values.get("init_prompt"), values.get("static_prompt")
+                values.get("task"),
+                values.get("init_prompt"),
+                values.get("static_prompt"),
+                int(beams) if beams else None,
             )
             decode = decode if decode != SessionOptions() else None
         except ValueError as e:
@@ -185,7 +188,10 @@ def create_app(engine: EngineHandle, options: Optional[ApiOptions] = None) -> Fa
                 )
         log.info("reconfigured: model=%s language=%s", engine.model_name, engine.language)
         reply = {"status": "ok", "model": engine.model_name, "language": engine.language}
-        return reply | {k: v for k, v in values.items() if k not in reply and v is not None}
+        chosen = {k: v for k, v in values.items() if k not in reply and v is not None}
+        if "beams" in chosen:
+            chosen["beams"] = int(chosen["beams"])
+        return reply | chosen
 
     @app.get("/", include_in_schema=False)
     async def index():

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Optional
 from fastapi import WebSocket
 
 from server_core.audio.wire import FrameError, FrameFormat, decode_frame
-from server_core.config import SAMPLE_RATE, TASKS, SessionOptions
+from server_core.config import SAMPLE_RATE, TASKS, SessionOptions, check_beams
 from server_core.contract import SessionHandle
 from server_core.errors import DuplicateSessionError
 from server_core.events import ClosedEvent, CloseReason, NoticeEvent
@@ -471,11 +471,21 @@ def session_options(q) -> SessionOptions:
     task = q.get("task") or None
     if task is not None and task not in TASKS:
         raise Refused(CLOSE_POLICY, "bad_task", f"task must be one of {', '.join(TASKS)}")
-    beams = q.get("beams")
-    if beams not in (None, "", "1"):
-        raise Refused(
-            CLOSE_POLICY,
-            "bad_beams",
-            "beams must be 1: beam search is not implemented yet (greedy decoding)",
-        )
-    return SessionOptions(task, q.get("init_prompt"), q.get("static_prompt"))
+    try:
+        beams = parse_beams(q.get("beams") or None)
+    except ValueError as e:
+        raise Refused(CLOSE_POLICY, "bad_beams", str(e)) from None
+    return SessionOptions(task, q.get("init_prompt"), q.get("static_prompt"), beams)
+
+
+def parse_beams(value: object) -> Optional[int]:
+    """``beams`` as given by a client (text or a number), checked; None when not given."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            check_beams(value)  # raises, naming the allowed range
+    check_beams(value)
+    return value  # type: ignore[return-value]

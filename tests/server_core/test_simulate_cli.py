@@ -61,10 +61,11 @@ def test_cuda_without_cuda_is_one_clear_line(tmp_path):
     assert says_cuda_is_missing(proc.stderr, "error: "), proc.stderr
 
 
-def test_beam_search_is_reserved(tmp_path):
+def test_beams_out_of_range_are_one_clear_line(tmp_path):
     wav = write_wav(tmp_path / "a.wav", np.zeros(1600, np.float32), 16000)
-    proc = run_simulate(str(wav), "--model", "tiny.en", "--beams", "4")
-    assert proc.returncode == 1 and "beam" in proc.stderr
+    proc = run_simulate(str(wav), "--model", "tiny.en", "--beams", "9")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "beams must be a whole number from 1 (greedy) to 8, not 9" in proc.stderr
 
 
 def test_stereo_44k_is_downmixed_and_resampled(tmp_path):

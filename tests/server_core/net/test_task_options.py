@@ -25,11 +25,11 @@ def engine():
 
 
 def test_a_connection_chooses_its_task_and_prompts(engine) -> None:
-    url = ws_url("tr", task="translate", init_prompt="Hallo", static_prompt="Kubernetes")
+    url = ws_url("tr", task="translate", init_prompt="Hallo", static_prompt="Kubernetes", beams=4)
     with make_client(engine) as tc, open_ws(tc, url) as ws:
         assert ws.receive_json()["type"] == "ready"
         assert engine.get_session("tr").options == SessionOptions(
-            "translate", "Hallo", "Kubernetes"
+            "translate", "Hallo", "Kubernetes", 4
         )
     with make_client(engine) as tc, open_ws(tc, ws_url("plain")) as ws:
         ws.receive_json()
@@ -40,7 +40,9 @@ def test_a_connection_chooses_its_task_and_prompts(engine) -> None:
     ("query", "code", "names"),
     [
         ({"task": "summarize"}, "bad_task", "transcribe, translate"),
-        ({"beams": "4"}, "bad_beams", "1"),
+        ({"beams": "0"}, "bad_beams", "from 1 (greedy) to 8"),
+        ({"beams": "9"}, "bad_beams", "from 1 (greedy) to 8"),
+        ({"beams": "x"}, "bad_beams", "from 1 (greedy) to 8"),
     ],
 )
 def test_bad_task_options_are_refused_naming_the_allowed(engine, query, code, names) -> None:
@@ -55,18 +57,23 @@ def test_post_config_sets_the_engine_wide_task_and_prompts(engine) -> None:
         body = {"task": "translate", "static_prompt": "Kubernetes, Grafana", "beams": 1}
         reply = tc.post("/config", json=body)
         assert reply.status_code == 200, reply.text
-        assert reply.json()["task"] == "translate"
+        assert reply.json()["task"] == "translate" and reply.json()["beams"] == 1
+        reply = tc.post("/config?beams=4")
+        assert reply.status_code == 200 and reply.json()["beams"] == 4, reply.text
         assert engine.reconfigured_options == [
-            SessionOptions("translate", None, "Kubernetes, Grafana")
+            SessionOptions("translate", None, "Kubernetes, Grafana", 1),
+            SessionOptions(beams=4),
         ]
         for bad, words in (
             ({"task": "nope"}, "transcribe, translate"),
-            ({"beams": 3}, "beam search"),
+            ({"beams": 9}, "from 1 (greedy) to 8"),
+            ({"beams": "x"}, "from 1 (greedy) to 8"),
+            ({"beams": 2.5}, "from 1 (greedy) to 8"),
             ({"temperature": "1"}, "known: model, language, task"),
         ):
             reply = tc.post("/config", json=bad)
             assert reply.status_code == 400 and words in reply.json()["message"], reply.text
-        assert len(engine.reconfigured_options) == 1
+        assert len(engine.reconfigured_options) == 2
 
 
 def test_server_flags_and_environment_set_the_task_and_prompts() -> None:
@@ -79,8 +86,10 @@ def test_server_flags_and_environment_set_the_task_and_prompts() -> None:
     assert flag_wins.decode["task"] == "transcribe"
     with pytest.raises(ValueError, match="transcribe, translate"):
         parse_serve_options([], environ={"WHISPER_TASK": "summarize"})
-    with pytest.raises(ValueError, match="beam search"):
-        parse_serve_options(["--beams", "4"], environ={})
+    assert parse_serve_options(["--beams", "4"], environ={}).decode == {"beams": 4}
+    for argv, environ in ((["--beams", "9"], {}), ([], {"WHISPER_BEAMS": "four"})):
+        with pytest.raises(ValueError, match=r"from 1 \(greedy\) to 8"):
+            parse_serve_options(argv, environ=environ)
 
 
 ENGLISH = {"the", "and", "of", "to", "is", "in", "that", "it", "was", "for", "with", "on"}
