@@ -1,6 +1,7 @@
 """The desktop app for real: Xvfb + trayer + PulseAudio, the real engine (tiny.en), real speech.
 
-1. ``whisper-desktop --model tiny.en --language en --data-dir TMP --port P`` starts in the tray.
+1. ``whisper-desktop --model tiny.en --data-dir TMP --port P`` starts in the tray, under
+   ``LANG=en_US.UTF-8`` and with no ``--language``: the first run takes English from the locale.
 2. One clip plays into the virtual microphone and, at the same time, another into the speaker.
 3. Within ``FIRST_WORDS_BOUND_S`` the overlay shows words of each clip in its colour (checked on
    an X screenshot of the overlay by pixel colour; the app's debug state file says where it is).
@@ -8,6 +9,7 @@
 5. Quit through the tray menu (xdotool) is clean within 5 s.
 6. The history export has both clips under ``user`` and ``system``, each with a normalized WER at
    most 1.5x the offline ``whisper.transcribe`` WER of the same model.
+7. The SRT export parses (the ``srt`` package) into cues of at most 84 characters and 7 s.
 
 The overlay screenshot is saved in test-artifacts/ and its path printed.
 ``WHISPER_DESKTOP_APP=dist/whisper-desktop/whisper-desktop`` runs the same test on a frozen build.
@@ -23,6 +25,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -112,6 +115,25 @@ def colour_pixels(png: Path, colour: str) -> int:
     return count_colour(img, colour)
 
 
+def english_locale(env: dict[str, str]) -> dict[str, str]:
+    """A user whose desktop speaks US English, and no language of ours set anywhere."""
+    for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        env.pop(var, None)
+    return {**env, "LANG": "en_US.UTF-8"}
+
+
+def subtitle_cues(data_dir: Path) -> list:
+    import srt
+
+    r = subprocess.run(
+        [sys.executable, "-m", "whisper_desktop", "history", "export", "--format", "srt",
+         "--data-dir", str(data_dir)],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    return list(srt.parse(r.stdout, ignore_errors=False))
+
+
 def history_text(data_dir: Path, client: str) -> str:
     r = subprocess.run(
         [sys.executable, "-m", "whisper_desktop", "history", "export", "--format", "txt",
@@ -152,9 +174,9 @@ def test_desktop_app_end_to_end(desktop_env, speech_dir, artifacts_dir, tmp_path
     port = free_port()
     log_path = artifacts_dir / "desktop_e2e_app.log"
     app = subprocess.Popen(
-        [*app_command(), "--model", "tiny.en", "--language", "en",
+        [*app_command(), "--model", "tiny.en",
          "--data-dir", str(data_dir), "--port", str(port), "-v"],
-        env=env.child_env(WHISPER_DESKTOP_STATE_FILE=str(state)), cwd=ROOT,
+        env=english_locale(env.child_env(WHISPER_DESKTOP_STATE_FILE=str(state))), cwd=ROOT,
         stdout=open(log_path, "w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
@@ -283,3 +305,12 @@ def test_desktop_app_end_to_end(desktop_env, speech_dir, artifacts_dir, tmp_path
     print(f"{REMOTE_ID}: WER {wer(refs[REMOTE_ID], remote_text):.3f}; text {remote_text!r}")
     assert os.path.getsize(shot3) > 1000
     print(f"overlay screenshot saved: {shot3}")
+
+    # 7. subtitles: every cue at most two lines of 42 characters and 7 s
+    cues = subtitle_cues(data_dir)
+    assert len(cues) >= 3, cues
+    for cue in cues:
+        assert len(cue.content.replace("\n", "")) <= 84, cue
+        assert all(len(line) <= 42 for line in cue.content.splitlines()), cue
+        assert cue.end - cue.start <= timedelta(seconds=7), cue
+    print(f"SRT export: {len(cues)} cues, the longest {max(len(c.content) for c in cues)} chars")
