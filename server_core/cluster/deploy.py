@@ -16,9 +16,10 @@ from server_core.net.options import ApiOptions
 from server_core.net.tls import TlsFiles
 from server_core.serve_options import ServeOptions
 
-from .options import ClusterOptions
+from .options import ClusterOptions, parse_cluster_options
 from .proxy import CALLBACK, CALLBACK_ENV
 from .replica import Replica, ReplicaSpec
+from .router import ROUTER
 from .view import NAMESPACE, get_view
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def deployment_options(cluster: ClusterOptions) -> dict[str, Any]:
     options: dict[str, Any] = {
         "name": DEPLOYMENT,
         "max_ongoing_requests": sessions,
+        "request_router_config": {"request_router_class": ROUTER},
         "ray_actor_options": {
             "num_cpus": cluster.cpus_per_replica,
             "num_gpus": cluster.gpus_per_replica,
@@ -139,3 +141,12 @@ def stop() -> None:
     serve.shutdown()
     ray.kill(get_view())
     ray.shutdown()
+
+
+def build(args: dict[str, Any]) -> Any:
+    """The application for a Serve config file (``import_path: server_core.cluster.deploy:build``,
+    ``args: {flags: [...]}`` with ``whisper-desktop cluster``'s flags). The proxies' host, port
+    and TLS come from the file's ``http_options``; the token from ``--token`` or
+    WHISPER_DESKTOP_TOKEN (without one, only clients on the proxy's machine are served)."""
+    opts, cluster = parse_cluster_options([str(f) for f in args.get("flags", [])])
+    return application(replica_spec(opts, cluster, opts.token), cluster)

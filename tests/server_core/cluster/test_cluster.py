@@ -5,11 +5,14 @@ reads the cluster's own view (``/health``, ``/clients``) and kills a replica's p
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import wave
 from pathlib import Path
 
@@ -92,6 +95,32 @@ def test_health_lists_both_replicas(cluster: ServerProcess) -> None:
     assert all(len(cluster.get("/health")["replicas"]) == 2 for _ in range(6))
 
 
+def post(server: ServerProcess, path: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        server.http_url + path,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+
+
+def test_config_reaches_every_replica_and_reports_per_replica(cluster: ServerProcess) -> None:
+    names = {r["replica"] for r in cluster.get("/health")["replicas"]}
+    status, reply = post(cluster, "/config", {"task": "transcribe"})  # the default: harmless
+    assert status == 200, reply
+    assert set(reply["replicas"]) == names
+    assert all(r["status"] == "ok" for r in reply["replicas"].values()), reply
+    status, reply = post(cluster, "/config", {"task": "dance"})
+    assert status == 400 and reply["error"] == "bad_request"  # refused before any replica
+    status, reply = post(cluster, "/config", {"static_prompt": ""})
+    assert status == 400  # nothing to change
+
+
 def test_four_real_time_clients_spread_over_both_replicas(
     cluster: ServerProcess, speech_dir: Path
 ) -> None:
@@ -109,7 +138,9 @@ def test_four_real_time_clients_spread_over_both_replicas(
         print(f"{clip}: WER {score:.3f}: {out.strip()}")
         assert code == 0, err
         assert score <= 0.10, (clip, out)
-    assert len(set(seen.values())) == 2, seen  # both replicas served some
+    per_replica = sorted(list(seen.values()).count(r) for r in set(seen.values()))
+    print(f"sessions per replica: {per_replica}")
+    assert len(per_replica) == 2, seen  # both replicas serve
     assert sorted(seen) == ["c0", "c1", "c2", "c3"]
 
 
