@@ -5,18 +5,21 @@ A WebSocket is one request for its whole life, so a replica's ongoing requests a
 sessions. Serve's default (power of two choices) prefers a replica whose count it has cached
 over one it has not probed yet, so a burst of connections right after a start or a quiet spell
 can all land on one replica (measured: 4 of 4 on one of two), and connections routed at the
-same moment all see the same counts. Here a replica not in the cache counts as empty, and ties
-among the least loaded go round in turn, so a burst alternates; the first choice is probed and
-taken if it has room, else the next. Serve's cache entries expire (10 s) and are refreshed by
-probing, which keeps several proxies (one per node) close to the truth.
+same moment all see the same counts. Here a replica not in the cache counts as empty, a pick
+counts on top of the cache until the request is sent (so connections routed at once see each
+other), and ties go round in turn; the pick is probed and taken if it has room, else the next.
+Serve's cache entries expire (10 s) and are refreshed by probing, which keeps several proxies
+(one per node) close to the truth.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Optional
+import time
+from collections import deque
+from typing import Any, Optional
 
-from ray.serve.request_router import PendingRequest, RequestRouter, RunningReplica
+from ray.serve.request_router import PendingRequest, ReplicaID, RequestRouter, RunningReplica
 
 ROUTER = "server_core.cluster.router:FewestSessionsRouter"
 
@@ -24,28 +27,47 @@ log = logging.getLogger("ray.serve")
 
 
 class FewestSessionsRouter(RequestRouter):
-    _turn = 0  # ties go round, so connections routed at the same moment spread
+    RECENT = 2.0  # seconds an unsent pick counts at most (it may serve another request)
+
+    def initialize_state(self, **kwargs) -> None:
+        self._recent: dict[str, deque[float]] = {}  # picks not yet routed, by replica
+        self._turn = 0
+        log.info("routing new connections to the replica with the fewest sessions")
 
     async def choose_replicas(
         self,
         candidate_replicas: list[RunningReplica],
         pending_request: Optional[PendingRequest] = None,
     ) -> list[list[RunningReplica]]:
+        if not candidate_replicas:
+            return []
         cache = self.replica_queue_len_cache
+        now = time.monotonic()
+        recent, turn = self._recent, self._turn
+        self._turn += 1
 
         def load(replica: RunningReplica) -> int:
+            picks = recent.setdefault(replica.replica_id.unique_id, deque())
+            while picks and now - picks[0] > self.RECENT:
+                picks.popleft()
             known = cache.get(replica.replica_id)
-            return 0 if known is None else known
+            return (0 if known is None else known) + len(picks)
 
-        ranks: dict[int, list[RunningReplica]] = {}
-        for replica in candidate_replicas:
-            ranks.setdefault(load(replica), []).append(replica)
-        if not ranks:
-            return []
-        groups = [sorted(g, key=lambda r: r.replica_id.unique_id) for _, g in sorted(ranks.items())]
-        least = groups[0]
-        pick = least[self._turn % len(least)]
-        self._turn += 1
-        if self._turn == 1:
-            log.info("routing new connections to the replica with the fewest sessions")
-        return [[pick], [r for r in least if r is not pick], *groups[1:]]
+        ordered = sorted(candidate_replicas, key=lambda r: r.replica_id.unique_id)
+        loads = {r.replica_id.unique_id: load(r) for r in ordered}
+        least = min(loads.values())
+        tied = [r for r in ordered if loads[r.replica_id.unique_id] == least]
+        pick = tied[turn % len(tied)]
+        recent[pick.replica_id.unique_id].append(now)
+        rest = sorted(
+            (r for r in ordered if r is not pick), key=lambda r: loads[r.replica_id.unique_id]
+        )
+        return [[pick], rest] if rest else [[pick]]
+
+    def on_request_routed(
+        self, pending_request: PendingRequest, replica_id: ReplicaID, result: Any
+    ) -> None:
+        """Sent: from now on the cache counts it, so the pick no longer does."""
+        picks = self._recent.get(replica_id.unique_id)
+        if picks:
+            picks.popleft()
