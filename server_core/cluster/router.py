@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from typing import Any, Optional
+from typing import Optional
 
 from ray.serve.request_router import PendingRequest, ReplicaID, RequestRouter, RunningReplica
 
@@ -27,7 +27,7 @@ log = logging.getLogger("ray.serve")
 
 
 class FewestSessionsRouter(RequestRouter):
-    RECENT = 2.0  # seconds an unsent pick counts at most (it may serve another request)
+    RECENT = 2.0  # seconds an unsent pick counts at most (it may have served another request)
 
     def initialize_state(self, **kwargs) -> None:
         self._recent: dict[str, deque[float]] = {}  # picks not yet routed, by replica
@@ -64,10 +64,9 @@ class FewestSessionsRouter(RequestRouter):
         )
         return [[pick], rest] if rest else [[pick]]
 
-    def on_request_routed(
-        self, pending_request: PendingRequest, replica_id: ReplicaID, result: Any
-    ) -> None:
-        """Sent: from now on the cache counts it, so the pick no longer does."""
+    def on_send_request(self, replica_id: ReplicaID) -> None:
+        """Sent: Serve's cache counts it now (``super``), so the pick no longer does."""
+        super().on_send_request(replica_id)
         picks = self._recent.get(replica_id.unique_id)
         if picks:
             picks.popleft()
