@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -138,8 +139,12 @@ def drain(timeout: float) -> None:
 
 
 def stop() -> None:
-    serve.shutdown()
-    ray.kill(get_view())
+    """Serve, the view actor and (a local) Ray; each step even if one before failed."""
+    if ray.is_initialized():
+        with contextlib.suppress(Exception):
+            serve.shutdown()
+        with contextlib.suppress(Exception):
+            ray.kill(get_view())
     ray.shutdown()
 
 
