@@ -138,11 +138,15 @@ def drain(timeout: float) -> None:
         time.sleep(0.5)
 
 
-def stop() -> None:
-    """Serve, the view actor and (a local) Ray; each step even if one before failed."""
+def stop(joined: bool = False) -> None:
+    """Our app (on a cluster we ``joined``: only it; else Serve), the view actor, and our Ray
+    connection or local instance; each step even if one before failed."""
     if ray.is_initialized():
         with contextlib.suppress(Exception):
-            serve.shutdown()
+            if joined:
+                serve.delete(APP_NAME)
+            else:
+                serve.shutdown()
         with contextlib.suppress(Exception):
             ray.kill(get_view())
     ray.shutdown()

@@ -78,11 +78,11 @@ def main(argv: list[str]) -> int:
     try:
         deploy.start(opts, cluster, token, tls, port)
     except KeyboardInterrupt:
-        deploy.stop()
+        deploy.stop(joined=cluster.address is not None)
         return 130
     except Exception as exc:  # a replica failed to start (model, device): Serve says why
         _error(f"the cluster did not start: {str(exc).strip().splitlines()[-1]}")
-        deploy.stop()
+        deploy.stop(joined=cluster.address is not None)
         return 1
     shutdown.install()
     if generated:
@@ -94,6 +94,6 @@ def main(argv: list[str]) -> int:
     shutdown.wait()
     _say(f"{shutdown.signal_name}: flushing sessions ...")
     deploy.drain(timeout=30.0)
-    deploy.stop()
+    deploy.stop(joined=cluster.address is not None)
     _say("Stopped.")
     return 0
