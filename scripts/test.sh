@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-packages.sh
-bash scripts/install.sh desktop,models,test
+bash scripts/install.sh desktop,models,test,cluster
 .venv/bin/ruff check .
 set +e
 .venv/bin/python -m pytest "$@"

@@ -25,8 +25,18 @@ LEAVES = {
     "server_core.observers",
     "server_core.whisper_tables",
 }
-ENTRY_POINTS = {"server_core.serve", "server_core.simulate", "server_core.client.main"}
-ENTRY_GROUP = ENTRY_POINTS | {"server_core.cli_options", "server_core.client.__main__"}
+ENTRY_POINTS = {
+    "server_core.serve",
+    "server_core.simulate",
+    "server_core.client.main",
+    "server_core.cluster.main",
+}
+ENTRY_GROUP = ENTRY_POINTS | {
+    "server_core.cli_options",
+    "server_core.serve_options",
+    "server_core.signals",
+    "server_core.client.__main__",
+}
 ALLOWED = {
     "leaf": {"leaf"},
     "tool": {"leaf"},
@@ -35,7 +45,12 @@ ALLOWED = {
     "engine": {"leaf", "engine", "models"},
     "net": {"leaf", "net", "audio", "protocol"},
     "client": {"leaf", "client", "audio", "protocol"},
-    "entry": {"leaf", "tool", "audio", "models", "engine", "net", "client", "protocol", "entry"},
+    # the Ray Serve deployment: the only importer of ray; it runs the engine behind the net app
+    "cluster": {"leaf", "cluster", "engine", "net", "protocol", "entry"},
+    "entry": {
+        *("leaf", "tool", "audio", "models", "engine", "net", "client", "protocol", "entry"),
+        "cluster",
+    },
 }
 TORCH_FREE = sorted(LEAVES | {"server_core.audio.wire", "server_core.net.protocol"})
 
@@ -44,6 +59,7 @@ ENTRY_IMPORTERS = {
     "server_core.serve": {"whisper_desktop.main"},
     "server_core.simulate": {"whisper_desktop.main"},
     "server_core.client.main": {"server_core.client.__main__"},
+    "server_core.cluster.main": {"whisper_desktop.main"},
     "whisper_desktop.main": {"whisper_desktop.__main__"},
     "whisper_desktop.app": {"whisper_desktop.main"},
     "whisper_desktop.history.cli": {"whisper_desktop.main"},
@@ -255,3 +271,19 @@ def test_leaves_still_know_whisper_tables() -> None:
     )
     done = run_python(code)
     assert done.stdout.split() == ["de", "True", "True"], done.stderr
+
+
+def test_only_the_cluster_package_imports_ray() -> None:
+    """Ray is an extra (``cluster``): the server, client and desktop run without it."""
+    importers = []
+    for name, path in project_modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names = [node.module]
+            if any(n == "ray" or n.startswith("ray.") for n in names):
+                importers.append(name)
+    assert importers, "the scan sees the cluster package's imports"
+    assert {m for m in importers if not m.startswith("server_core.cluster.")} == set()

@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
         from whisper_desktop.history.cli import main as history_main
 
         return history_main(args[1:])
+    if args and args[0] == "cluster":
+        from server_core.cluster.main import main as cluster_main
+
+        return cluster_main(args[1:])
     if "--server-only" in args:
         from server_core.serve import main as serve_main
 

@@ -3,7 +3,9 @@
 A reconnect resumes the session (the ``resume_token`` of "ready", and ``last_seq``, the number
 of the last event received): the server says how much audio it has, the audio after that is
 sent again from a short buffer, and the events after ``last_seq`` come again. Nothing is lost
-to a dropped connection within the server's grace period, and nothing is shown twice.
+to a dropped connection within the server's grace period, and nothing is shown twice. When the
+session is gone (its grace ran out, or the cluster replica that held it died), the new session
+first gets the audio after the last text received: the untranscribed part is not lost.
 """
 
 from __future__ import annotations
@@ -119,6 +121,7 @@ class Stream:
         self.resume_token: Optional[str] = None
         self.last_seq = 0
         self.sent = SentAudio()
+        self.committed = 0  # samples of this session up to the end of the last text received
         self._resend: list[np.ndarray] = []
 
     def _url(self) -> str:
@@ -202,6 +205,8 @@ class Stream:
                     self.last_seq = seq
                 self.printer.message(msg)
                 kind = msg.get("type")
+                if kind == "transcript" and isinstance(msg.get("end"), (int, float)):
+                    self.committed = max(self.committed, int(msg["end"] * SAMPLE_RATE))
                 if kind in ("error", "notice") and not self.printer.json_mode:
                     self.printer.end_line()
                     warn(f"{self.opts.client_id}: {kind} {msg.get('code')}: {msg.get('message')}")
@@ -215,17 +220,28 @@ class Stream:
                 await sender
 
     def _on_ready(self, ready: dict) -> None:
-        """A resumed session continues after the audio the server has; a new one starts."""
+        """A resumed session continues after the audio the server has. A new session after a
+        lost one (the server, or the cluster replica, that held it is gone) first gets the
+        audio after the last text that came back, so what was not transcribed is not lost."""
+        lost_session = self.resume_token is not None
         self.resume_token = ready.get("resume_token") or None
         if ready.get("resumed"):
             received = int(ready.get("received_samples") or 0)
             self._resend, lost = self.sent.after(received)
             if lost:
                 warn(f"{self.opts.client_id}: {lost:.1f} s of audio could not be sent again")
-        else:
-            self.last_seq = 0
-            self.sent.reset()
-            self._resend = []
+            return
+        again: list[np.ndarray] = []
+        if lost_session:
+            again, lost = self.sent.after(self.committed)
+            if lost:
+                warn(f"{self.opts.client_id}: {lost:.1f} s of audio could not be sent again")
+        self.last_seq = 0
+        self.committed = 0
+        self.sent.reset()
+        for chunk in again:
+            self.sent.add(chunk)
+        self._resend = again
 
     async def _drain_refusal(self, ws, error: dict) -> None:
         try:

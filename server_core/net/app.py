@@ -30,7 +30,7 @@ from server_core.net.viewer import serve_viewer
 log = logging.getLogger(__name__)
 
 
-def _client_info(info: SessionInfo) -> dict:
+def client_info(info: SessionInfo) -> dict:
     meta = info.meta or {}
     return {
         "client_id": info.client_id,
@@ -50,7 +50,7 @@ def _denied(reason: str) -> JSONResponse:
     return JSONResponse({"error": "unauthorized", "message": reason}, status_code=401)
 
 
-async def _config_request(request: Request) -> dict[str, str]:
+async def config_request(request: Request) -> dict[str, str]:
     """Model/language from query params (``?lan=..&model=..``) and/or a JSON body."""
     values: dict[str, str] = {}
     body = await request.body()
@@ -85,6 +85,27 @@ async def _config_request(request: Request) -> dict[str, str]:
     if values.get("task") not in (None, *TASKS):
         raise ValueError(f"task must be one of {', '.join(TASKS)}")
     return values
+
+
+def config_change(
+    values: dict[str, str],
+) -> tuple[Optional[str], Optional[str], Optional[SessionOptions]]:
+    """The model, language and decode options of a ``POST /config`` request (None: unchanged);
+    raises ValueError."""
+    model = values.get("model")
+    language = values.get("language")
+    beams = values.get("beams")
+    decode = SessionOptions(
+        values.get("task"),
+        values.get("init_prompt"),
+        values.get("static_prompt"),
+        int(beams) if beams else None,
+    )
+    return (
+        normalize_model_spec(model) if model else None,
+        normalize_language(language) if language else None,
+        decode if decode != SessionOptions() else None,
+    )
 
 
 def create_app(engine: EngineHandle, options: Optional[ApiOptions] = None) -> FastAPI:
@@ -147,7 +168,7 @@ def create_app(engine: EngineHandle, options: Optional[ApiOptions] = None) -> Fa
         reason = check_access(request, options.token, options.require_token)
         if reason:
             return _denied(reason)
-        return {"clients": [_client_info(s) for s in engine.sessions()]}
+        return {"clients": [client_info(s) for s in engine.sessions()]}
 
     @app.post("/config")
     async def config(request: Request):
@@ -155,19 +176,8 @@ def create_app(engine: EngineHandle, options: Optional[ApiOptions] = None) -> Fa
         if reason:
             return _denied(reason)
         try:
-            values = await _config_request(request)
-            model = values.get("model")
-            language = values.get("language")
-            model = normalize_model_spec(model) if model else None
-            language = normalize_language(language) if language else None
-            beams = values.get("beams")
-            decode = SessionOptions(
-                values.get("task"),
-                values.get("init_prompt"),
-                values.get("static_prompt"),
-                int(beams) if beams else None,
-            )
-            decode = decode if decode != SessionOptions() else None
+            values = await config_request(request)
+            model, language, decode = config_change(values)
         except ValueError as e:
             return JSONResponse({"error": "bad_request", "message": str(e)}, status_code=400)
         async with hub.config_lock:

@@ -226,6 +226,10 @@ class LocalServer:
             # a reverse proxy on this machine that names the client in X-Forwarded-For keeps
             # remote clients remote (they need the token); nobody else's header is believed
             proxy_headers=True,
+            # the same event loop and HTTP parser whether or not uvloop/httptools happen to be
+            # installed (Ray's extra brings them): the server is tested on these
+            loop="asyncio",
+            http="h11",
             forwarded_allow_ips=list(LOOPBACK_PROXIES),
         )
         config.load()

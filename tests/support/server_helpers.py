@@ -26,7 +26,8 @@ TLS_RE = re.compile(r"TLS: .*certificate (\S+), SHA-256 fingerprint ([0-9A-F:]+)
 
 
 class ServerProcess:
-    """`python -m whisper_desktop --server-only ...` with stdout+stderr collected in a thread."""
+    """`python -m whisper_desktop --server-only ...` (or another ``mode``, e.g. ``("cluster",)``)
+    with stdout+stderr collected in a thread."""
 
     def __init__(
         self,
@@ -35,12 +36,13 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
         prefix: tuple[str, ...] = (),
+        mode: tuple[str, ...] = ("--server-only",),
     ) -> None:
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         full_env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(ROOT), full_env.get("PYTHONPATH", "")) if p
         )
-        cmd = [*prefix, sys.executable, *python_flags, "-m", "whisper_desktop", "--server-only"]
+        cmd = [*prefix, sys.executable, *python_flags, "-m", "whisper_desktop", *mode]
         self.proc = subprocess.Popen(
             [*cmd, *args],
             stdout=subprocess.PIPE,

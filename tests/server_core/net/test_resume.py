@@ -223,3 +223,41 @@ def test_a_client_that_sent_nothing_leaves_nothing_parked(engine) -> None:
         assert engine.sessions() == []
     finally:
         server.stop()
+
+
+def test_a_new_session_after_a_lost_one_gets_the_audio_after_the_last_text(
+    engine, tmp_path: Path
+) -> None:
+    """A server that cannot resume (here resume is off; in a cluster, the replica died): the
+    client sends the audio after its last text again, so the words of the whole file arrive,
+    each once, though a part-word of audio had reached the old session when it was cut."""
+    server = serve(engine, 0.0)
+    proxy = CuttableProxy(server.port)
+    result: dict = {}
+    wav = write_wav(tmp_path / "six.wav", 6.0)
+
+    def run() -> None:
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            code = cli.main(["--server", proxy.url, "--file", str(wav), "--speed", "3"])
+        result["run"] = (code, out.getvalue(), err.getvalue())
+
+    def mid_word() -> bool:
+        sessions = engine.sessions()
+        heard = sessions[0].received_seconds if sessions else 0.0
+        return heard > 2 and round(heard % 0.5, 3) not in (0.0, 0.5)
+
+    try:
+        t = threading.Thread(target=run)
+        t.start()
+        assert wait_for(mid_word)
+        assert proxy.cut() == 1
+        t.join(30)
+        assert not t.is_alive()
+    finally:
+        proxy.close()
+        server.stop()
+    code, out, err = result["run"]
+    assert code == 0, err
+    words = [w for w in out.split() if w.startswith("w")]
+    assert len(words) == 12, out  # 6 s of 0.5 s words: none lost to the cut
