@@ -14,6 +14,8 @@ decodes exactly as it would alone.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -60,11 +62,12 @@ class _Decoded:
 LOOP_CONTEXT = 64  # tokens of the prompt's previous text searched for a loop
 
 
-def find_repetition(tokens: list[int], max_ngram: int = 32) -> int | None:
+def find_repetition(tokens: Sequence[Hashable], max_ngram: int = 32) -> int | None:
     """Index from which ``tokens`` ends in a loop (the same n-gram over and over), or None.
 
     The first occurrence is kept; the repeats after it are what the returned index cuts off.
     """
+    tokens = list(tokens)
     n_tokens = len(tokens)
     for n in range(1, max_ngram + 1):
         needed = 5 if n == 1 else 3 if n <= 4 else 2
@@ -77,6 +80,28 @@ def find_repetition(tokens: list[int], max_ngram: int = 32) -> int | None:
         if reps >= needed:
             return n_tokens - (reps - 1) * n
     return None
+
+
+_NOT_A_WORD = re.compile(r"[^\w']+")
+
+
+def word_key(piece: str) -> str:
+    """A token's text as a loop sees it: case and punctuation do not make a new sentence."""
+    return _NOT_A_WORD.sub("", piece.lower().replace("\u2019", "'"))
+
+
+def find_loop(tokens: list[int], key: Callable[[int], str]) -> int | None:
+    """Index from which ``tokens`` ends in a loop, comparing words by ``key``.
+
+    "And so, you know" and "and so you know." are the same words: a loop that changes its
+    capitals or punctuation on each turn is still found. Tokens with an empty key
+    (punctuation) are skipped; the cut falls on the first word token of the first repeat.
+    """
+    at = [i for i, t in enumerate(tokens) if key(t)]
+    cut = find_repetition([key(tokens[i]) for i in at])
+    if cut is None:
+        return None
+    return at[cut] if cut < len(at) else len(tokens)
 
 
 def _continues_word(tokenizer: Tokenizer, token: int) -> bool:
@@ -115,6 +140,9 @@ class StepRequest:
     window: WindowState
     final: bool  # commit everything: the utterance closed
     full: bool = False  # the window cannot grow: no agreement with a next look
+    # text that left the prompt when a loop was cut: still searched, so the loop cannot
+    # come back in the next step where no prompt shows it any more
+    loop_context: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -150,6 +178,8 @@ class AlignAttDecoder:
         self.device = model.device
         self.batch = BatchDecoder(model, self.alignment_heads, int8_logits=precision == "int8")
         self._masks: dict[int, torch.Tensor] = {}
+        self._keys: dict[int, str] = {}  # token -> word_key of its text (one vocabulary)
+        self._key_tokenizer = self.tokenizer("en")
 
     # ---- tokenizer and prompt -------------------------------------------------------------
     @property
@@ -186,6 +216,16 @@ class AlignAttDecoder:
         best = int(logits.argmax())
         return tokenizer.decode([best]).strip("<|>")
 
+    def word_key(self, token: int) -> str:
+        key = self._keys.get(token)
+        if key is None:
+            if token >= self._key_tokenizer.eot:
+                key = f"<{token}>"  # a special token is a word of its own
+            else:
+                key = word_key(self._key_tokenizer.decode([token]))
+            self._keys[token] = key
+        return key
+
     # ---- one AlignAtt step ---------------------------------------------------------------
     def _suppressed(self, tokenizer: Tokenizer) -> torch.Tensor:
         """Tokens never emitted (timestamps, special and non-speech tokens); one per vocabulary."""
@@ -212,8 +252,9 @@ class AlignAttDecoder:
         # loops often span windows (Whisper repeating its prompt): look for them there too
         sot = r.tokenizer.sot
         context = r.prompt[1 : r.prompt.index(sot)] if r.prompt[0] != sot else []
+        context = (r.loop_context + context)[-LOOP_CONTEXT:]
         suppressed = self._suppressed(r.tokenizer)
-        return _Row(r, n_frames, stop_frame, max_total, suppressed, context[-LOOP_CONTEXT:])
+        return _Row(r, n_frames, stop_frame, max_total, suppressed, context)
 
     @torch.inference_mode()
     def steps(self, requests: list[StepRequest]) -> list[StepResult]:
@@ -294,7 +335,7 @@ class AlignAttDecoder:
         out.tokens.append(token)
         out.frames.append(frame)
         out.logprobs.append(float(F.log_softmax(last, dim=-1)[token]))
-        cut = find_repetition(row.context + committed + out.tokens)
+        cut = find_loop(row.context + committed + out.tokens, self.word_key)
         if cut is not None:
             keep = max(0, cut - len(row.context) - len(committed))
             del out.tokens[keep:], out.frames[keep:], out.logprobs[keep:]
