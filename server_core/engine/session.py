@@ -246,21 +246,25 @@ class Session:
             self._close_utterance(win, "", self.emitter.sent_end, self._committed_end(win))
         elif job.full:
             self._advance_window(win, job, text, fresh, decode_text)
+            self._cap_utterance(win, text, options)
         elif fresh:
             self._send_partial(win, text, fresh)
-            if self._too_long(options) and not text.endswith("\ufffd"):
-                self._close_utterance(win, "", self.emitter.sent_end, self._committed_end(win))
+            self._cap_utterance(win, text, options)
         if result.looped:
             self._forget_loop(win)
         if seg.has_work():
             seg.mark_pending()
 
-    def _too_long(self, options: DecodeOptions) -> bool:
+    def _cap_utterance(self, win: Window, text: str, options: DecodeOptions) -> None:
+        """Close an utterance that went on too long where its committed text ends; the next
+        words open a new one. Not inside a character (the text ends in a partial one)."""
         em = self.emitter
-        return em.utterance_open and (
-            len(em.sent_text.strip()) >= options.max_utterance_chars
+        too_long = em.utterance_open and (
+            em.utterance_chars >= options.max_utterance_chars
             or em.sent_end - em.utterance_start >= options.max_utterance_seconds
         )
+        if too_long and not text.endswith("\ufffd"):
+            self._close_utterance(win, "", em.sent_end, self._committed_end(win))
 
     @staticmethod
     def _committed_end(win: Window) -> int:
