@@ -45,7 +45,8 @@ class DecodeOptions:
     encoder_bucket: float = 2.0
     encoder_tail: float = 2.0  # seconds of that padding placed at the end of a 30 s window
     # an utterance that goes on longer is closed where its committed text ends and the next
-    # one begins there (no text is dropped): one History line is never a wall of text
+    # one begins there (no text is dropped): one History line is never a wall of text. Checked
+    # after each step, so an utterance may end one step's text past the cap.
     max_utterance_seconds: float = 30.0
     max_utterance_chars: int = 400
 
