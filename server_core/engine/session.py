@@ -251,7 +251,7 @@ class Session:
             self._send_partial(win, text, fresh)
             self._cap_utterance(win, text, options)
         if result.looped:
-            self._forget_loop(win)
+            self._forget_loop(win, job)
         if seg.has_work():
             seg.mark_pending()
 
@@ -273,7 +273,7 @@ class Session:
         end = (frames[-1] + 1) * SAMPLES_PER_FRAME if frames else 0
         return min(max(end, win.final_end), win.audio.shape[0])
 
-    def _forget_loop(self, win: Window) -> None:
+    def _forget_loop(self, win: Window, job: Job) -> None:
         """A repetition loop was cut and its utterance closed: drop what fed it.
 
         The prompt context and the window's committed text (the decoder's forced prefix) go,
@@ -285,6 +285,8 @@ class Session:
         self.loop_memory[:] = (self.loop_memory + self.context + st.tokens)[-LOOP_CONTEXT:]
         self.context.clear()
         cut = self._committed_end(win)
+        if job.full:  # a full window must move on even if its loop left nothing committed
+            cut = max(cut, (job.audio.shape[0] // SAMPLES_PER_FRAME // 2) * SAMPLES_PER_FRAME)
         win.cut_front(cut, len(st.tokens))
         st.hypothesis = []
         self.emitter.sent_end = max(self.emitter.sent_end, win.start / SAMPLE_RATE)

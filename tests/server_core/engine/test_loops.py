@@ -145,3 +145,13 @@ def test_an_utterance_longer_than_the_seconds_cap_is_closed() -> None:
     finals = [e for e in got.transcripts if e.final]
     assert finals and finals[0].end <= 6.1
     assert got.text.count("Sentence number") == 4
+
+
+def test_a_full_window_that_only_loops_still_moves_on() -> None:
+    s, got = session_with_window(20.0)
+    win = s.segmenter.window
+    assert win is not None
+    job = Job(s, win, win.audio[: 12 * SAMPLE_RATE], final=False, full=True)
+    s.apply(job, StepResult([], [], 0.0, 0.0, "repetition", looped=True), TOK.decode)
+    assert win.start >= 6 * SAMPLE_RATE  # half the window is gone: the next step sees new audio
+    assert got.transcripts == []
