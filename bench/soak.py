@@ -62,6 +62,7 @@ MIC_PLAYLIST = [
     "fleurs_en_005",
 ]
 MAX_REPEATS = 2  # a sentence said more than twice in a row is a loop
+MAX_TOKEN_REPEATS = 5  # "no, no, no" is speech; the same word six times in a row is a loop
 SANE_UTTERANCE_CHARS = 600
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 LAG_SKIP = re.compile(r"fell behind; skipped")
@@ -149,16 +150,21 @@ def history_figures(db: Path) -> dict[str, dict]:
         mine = [r for r in rows if r[0] == client and r[1].strip()]
         texts = [r[1] for r in mine]
         runs, sentence = longest_run(sentences(texts))
+        # a loop of punctuation (". . . .") has no sentence: count the same token in a row too
+        token_runs, token = longest_run([w.lower() for t in texts for w in t.split()])
         longest = max(mine, key=lambda r: len(r[1]), default=None)
         out[client] = {
             "utterances": len(mine),
             "words": sum(len(t.split()) for t in texts),
             "max_sentence_repeats_in_a_row": runs,
             "most_repeated_sentence": sentence[:200] if runs > 1 else "",
+            "max_token_repeats_in_a_row": token_runs,
+            "most_repeated_token": token[:50] if token_runs > 1 else "",
             "longest_utterance_chars": len(longest[1]) if longest else 0,
             "longest_utterance_seconds": round(longest[3] - longest[2], 1) if longest else 0,
             "longest_utterance_text": longest[1][:300] if longest else "",
             "ok": runs <= MAX_REPEATS
+            and token_runs <= MAX_TOKEN_REPEATS
             and (len(longest[1]) if longest else 0) <= SANE_UTTERANCE_CHARS,
         }
     return out
@@ -299,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
                 "mode": "desktop app (Xvfb, PulseAudio virtual speaker + mic), history database",
                 "minutes_per_model": args.minutes,
                 "max_repeats_allowed": MAX_REPEATS,
+                "max_token_repeats_allowed": MAX_TOKEN_REPEATS,
                 "sane_utterance_chars": SANE_UTTERANCE_CHARS,
                 "system_playlist": SYSTEM_PLAYLIST,
                 "mic_playlist": MIC_PLAYLIST,

@@ -91,17 +91,19 @@ def word_key(piece: str) -> str:
 
 
 def find_loop(tokens: list[int], key: Callable[[int], str]) -> int | None:
-    """Index from which ``tokens`` ends in a loop, comparing words by ``key``.
+    """Index from which ``tokens`` ends in a loop, as tokens or as words by ``key``.
 
     "And so, you know" and "and so you know." are the same words: a loop that changes its
-    capitals or punctuation on each turn is still found. Tokens with an empty key
-    (punctuation) are skipped; the cut falls on the first word token of the first repeat.
+    capitals or punctuation on each turn is still found (tokens with an empty key, punctuation,
+    are skipped there, and the cut falls on the first word token of the first repeat). A loop of
+    punctuation alone (". . . .") is found as tokens.
     """
+    exact = find_repetition(tokens)
     at = [i for i, t in enumerate(tokens) if key(t)]
     cut = find_repetition([key(tokens[i]) for i in at])
-    if cut is None:
-        return None
-    return at[cut] if cut < len(at) else len(tokens)
+    words = None if cut is None else at[cut] if cut < len(at) else len(tokens)
+    found = [c for c in (exact, words) if c is not None]
+    return min(found) if found else None
 
 
 def _continues_word(tokenizer: Tokenizer, token: int) -> bool:

@@ -147,6 +147,9 @@ def test_no_loop_with_two_sources_on_a_busy_cpu(speech_dir, busy_cpu) -> None:
             f" {skipped:.1f} s skipped, longest run of one sentence {runs}"
         )
         assert runs <= 2, f"{cid}: {sentence!r} {runs} times in a row: {said}"
+        # a loop of punctuation (". . . .") makes no sentence: the same token in a row
+        token_runs, token = longest_run([w.lower() for u in said for w in u.split()])
+        assert token_runs <= 5, f"{cid}: {token!r} {token_runs} times in a row: {said}"
         longest = max(said, key=len, default="")
         assert len(longest) <= CAP.max_utterance_chars + CAP_SLACK_CHARS, longest
 

@@ -37,6 +37,14 @@ def test_a_loop_fed_by_dropped_context_cuts_the_whole_new_sentence() -> None:
     assert cut is not None and cut <= len(memory)
 
 
+def test_a_loop_of_punctuation_alone_is_a_loop() -> None:
+    # base once wrote ". . . ." for a whole clip, 477 characters of it
+    words = TOK.encode(" Ask not what your country can do for you")
+    dots = TOK.encode(" . . . . . . . . . .")
+    cut = find_loop(words + dots, key)
+    assert cut is not None and len(words) < cut <= len(words) + 2
+
+
 def test_speech_is_not_a_loop() -> None:
     text = TOK.encode(
         " Printing, in the only sense with which we are at present concerned, differs from most"
