@@ -53,6 +53,11 @@ class DecodeOptions:
     encoder_pad: float = 2.0
     encoder_bucket: float = 2.0
     encoder_tail: float = 2.0  # seconds of that padding placed at the end of a 30 s window
+    # an utterance that goes on longer is closed where its committed text ends and the next
+    # one begins there (no text is dropped): one History line is never a wall of text. Checked
+    # after each step, so an utterance may end one step's text past the cap.
+    max_utterance_seconds: float = 30.0
+    max_utterance_chars: int = 400
 
     def validate(self) -> None:
         if self.task not in TASKS:
@@ -71,6 +76,8 @@ class DecodeOptions:
             raise ValueError("encoder_pad and encoder_bucket must be in (0, 30] seconds")
         if not 0 <= self.encoder_tail <= self.encoder_pad:
             raise ValueError("encoder_tail must be between 0 and encoder_pad seconds")
+        if self.max_utterance_seconds <= 0 or self.max_utterance_chars <= 0:
+            raise ValueError("max_utterance_seconds and max_utterance_chars must be positive")
         check_beams(self.beams)
 
 

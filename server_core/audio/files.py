@@ -1,11 +1,12 @@
-"""Read a WAV as 16 kHz mono float32, converting what converts well and refusing the rest."""
+"""Read an audio file (any WAV: PCM, float, WAVE_FORMAT_EXTENSIBLE; also FLAC, OGG) as 16 kHz
+mono float32 with soundfile (libsndfile), refusing what is not speech-ready with a clear error."""
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 from server_core.audio.resample import resample
 from server_core.config import SAMPLE_RATE
@@ -15,61 +16,32 @@ class AudioFileError(Exception):
     """A file that cannot be turned into 16 kHz mono speech; str() is one line for people."""
 
 
-_PCM_SCALE = {1: None, 2: 32768.0, 3: 8388608.0, 4: 2147483648.0}
-
-
-def _pcm_to_float(raw: bytes, width: int, channels: int) -> np.ndarray:
-    if width == 1:  # 8-bit WAV is unsigned
-        data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
-    elif width == 3:
-        b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3)
-        ints = (
-            b[:, 0].astype(np.int32)
-            | (b[:, 1].astype(np.int32) << 8)
-            | (b[:, 2].astype(np.int32) << 16)
-        )
-        ints = np.where(ints >= 1 << 23, ints - (1 << 24), ints)
-        data = ints.astype(np.float32) / _PCM_SCALE[3]
-    else:
-        dtype = {2: "<i2", 4: "<i4"}[width]
-        data = np.frombuffer(raw, dtype=dtype).astype(np.float32) / _PCM_SCALE[width]
-    return data.reshape(-1, channels)
-
-
 def read_wav(path: str | Path, allow_convert: bool = True) -> np.ndarray:
-    """Return 16 kHz mono float32 in [-1, 1].
+    """Return 16 kHz mono float32.
 
-    Stereo is downmixed and other rates resampled when ``allow_convert``; compressed or
-    exotic WAVs are refused with a clear message rather than decoded into garbage.
+    Stereo is downmixed and other rates resampled when ``allow_convert``; a file libsndfile
+    cannot decode is refused with a clear message rather than read as garbage.
     """
     p = Path(path)
     if not p.is_file():
         raise AudioFileError(f"{p}: no such file")
     try:
-        with wave.open(str(p), "rb") as w:
-            channels, width, rate, n = (
-                w.getnchannels(),
-                w.getsampwidth(),
-                w.getframerate(),
-                w.getnframes(),
-            )
-            raw = w.readframes(n)
-    except (wave.Error, EOFError) as e:
+        data, rate = sf.read(str(p), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, ValueError) as e:
         raise AudioFileError(
-            f"{p}: not a PCM WAV file ({e}); convert it first, e.g. "
+            f"{p}: not an audio file that can be read ({e}); convert it first, e.g. "
             f"`sox in.any -r 16000 -c 1 -b 16 out.wav`"
         ) from None
-    if width not in _PCM_SCALE:
-        raise AudioFileError(f"{p}: unsupported sample width {width * 8} bit")
+    channels = data.shape[1]
     if channels < 1:
         raise AudioFileError(f"{p}: no audio channels")
-    if len(raw) < width * channels:
+    if data.shape[0] == 0:
         raise AudioFileError(f"{p}: holds no audio")
-    usable = len(raw) - len(raw) % (width * channels)
-    data = _pcm_to_float(raw[:usable], width, channels)
+    if not np.isfinite(data).all():
+        raise AudioFileError(f"{p}: holds samples that are not numbers (NaN or infinite)")
     if (channels != 1 or rate != SAMPLE_RATE) and not allow_convert:
         raise AudioFileError(f"{p}: {rate} Hz, {channels} channel(s); expected 16000 Hz mono")
     if rate < 8000:
         raise AudioFileError(f"{p}: sample rate {rate} Hz is too low for speech recognition")
     mono = data.mean(axis=1) if channels > 1 else data[:, 0]
-    return resample(mono, rate, SAMPLE_RATE)
+    return resample(np.ascontiguousarray(mono), rate, SAMPLE_RATE)

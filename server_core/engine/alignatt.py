@@ -24,17 +24,20 @@ from whisper.model import Whisper
 from whisper.tokenizer import Tokenizer, get_tokenizer
 
 from server_core.config import SAMPLE_RATE, DecodeOptions
+from server_core.engine.beam import beam_search
 from server_core.engine.decoder import BatchDecoder
 from server_core.engine.precision import INT8_LOGITS
+from server_core.engine.stopping import (
+    LOOP_CONTEXT,
+    Row,
+    find_loop,
+    token_frame,
+    word_key,
+)
 from server_core.engine.window import SAMPLES_PER_FRAME, WindowState
 
 log = logging.getLogger(__name__)
 
-PAST_END_FRAMES = 0  # a word read from past the end of the audio is not in the audio
-# ...unless the text so far is this far (2 s) from the audio's end: then the alignment heads
-# glanced at the padding (overlapping voices do that), and the word is read where they look
-# most within the audio. Stopping there would lose the rest of the audio's words.
-PAST_END_GLANCE_FRAMES = 100
 MAX_TOKENS_PER_SECOND = 12  # far above fast speech; more means the decoder is looping
 
 
@@ -49,44 +52,9 @@ class StepResult:
     looped: bool = False  # a repetition loop was cut: the prompt that fed it must go
 
 
-@dataclass
-class _Decoded:
-    tokens: list[int] = field(default_factory=list)
-    frames: list[int] = field(default_factory=list)
-    logprobs: list[float] = field(default_factory=list)
-    stop_reason: str = "length"
-    no_speech_prob: float = 0.0
-
-
-LOOP_CONTEXT = 64  # tokens of the prompt's previous text searched for a loop
-
-
-def find_repetition(tokens: list[int], max_ngram: int = 32) -> int | None:
-    """Index from which ``tokens`` ends in a loop (the same n-gram over and over), or None.
-
-    The first occurrence is kept; the repeats after it are what the returned index cuts off.
-    """
-    n_tokens = len(tokens)
-    for n in range(1, max_ngram + 1):
-        needed = 5 if n == 1 else 3 if n <= 4 else 2
-        if n * needed > n_tokens:
-            continue
-        pattern = tokens[-n:]
-        reps = 1
-        while (reps + 1) * n <= n_tokens and tokens[-(reps + 1) * n : -reps * n] == pattern:
-            reps += 1
-        if reps >= needed:
-            return n_tokens - (reps - 1) * n
-    return None
-
-
 def _continues_word(tokenizer: Tokenizer, token: int) -> bool:
     piece = tokenizer.decode([token])
     return bool(piece) and (piece[0].isalnum() or piece[0] in "'’")
-
-
-def _is_word(tokenizer: Tokenizer, token: int) -> bool:
-    return any(c.isalnum() for c in tokenizer.decode([token]))
 
 
 def _word_start(tokenizer: Tokenizer, tokens: list[int]) -> int:
@@ -98,20 +66,6 @@ def _word_start(tokenizer: Tokenizer, tokens: list[int]) -> int:
         if not _continues_word(tokenizer, tokens[i]):
             return i + 1
     return 0
-
-
-def token_frame(
-    tokenizer: Tokenizer, token: int, alignment: torch.Tensor, n_frames: int, frames: list[int]
-) -> int | None:
-    """The encoder frame ``token`` is read from (its alignment heads' most attended one), given
-    the frames of the text before it; None for a word read from the padding after the audio
-    while the text is near the audio's end (Whisper making text up)."""
-    frame = int(alignment.argmax())
-    if frame >= n_frames + PAST_END_FRAMES and _is_word(tokenizer, token):
-        if not frames or frames[-1] < n_frames - PAST_END_GLANCE_FRAMES:
-            return int(alignment[:n_frames].argmax())
-        return None
-    return frame
 
 
 @lru_cache(maxsize=256)
@@ -131,19 +85,9 @@ class StepRequest:
     final: bool  # commit everything: the utterance closed
     full: bool = False  # the window cannot grow: no agreement with a next look
     beams: int = 1  # 1: greedy; more: a beam search of that width
-
-
-@dataclass
-class _Row:
-    """A request while its tokens are decoded."""
-
-    request: StepRequest
-    n_frames: int
-    stop_frame: int | None
-    max_total: int
-    suppressed: torch.Tensor
-    context: list[int] = field(default_factory=list)  # the prompt's previous text
-    out: _Decoded = field(default_factory=_Decoded)
+    # text that left the prompt when a loop was cut: still searched, so the loop cannot
+    # come back in the next step where no prompt shows it any more
+    loop_context: list[int] = field(default_factory=list)
 
 
 class AlignAttDecoder:
@@ -166,6 +110,8 @@ class AlignAttDecoder:
         self.device = model.device
         self.batch = BatchDecoder(model, self.alignment_heads, int8_logits=precision in INT8_LOGITS)
         self._masks: dict[int, torch.Tensor] = {}
+        self._keys: dict[int, str] = {}  # token -> word_key of its text (one vocabulary)
+        self._key_tokenizer = self.tokenizer("en")
 
     # ---- tokenizer and prompt -------------------------------------------------------------
     @property
@@ -202,6 +148,16 @@ class AlignAttDecoder:
         best = int(logits.argmax())
         return tokenizer.decode([best]).strip("<|>")
 
+    def word_key(self, token: int) -> str:
+        key = self._keys.get(token)
+        if key is None:
+            if token >= self._key_tokenizer.eot:
+                key = f"<{token}>"  # a special token is a word of its own
+            else:
+                key = word_key(self._key_tokenizer.decode([token]))
+            self._keys[token] = key
+        return key
+
     # ---- one AlignAtt step ---------------------------------------------------------------
     def _suppressed(self, tokenizer: Tokenizer) -> torch.Tensor:
         """Tokens never emitted (timestamps, special and non-speech tokens); one per vocabulary."""
@@ -215,7 +171,7 @@ class AlignAttDecoder:
             mask = self._masks[key] = mask.to(self.device)
         return mask
 
-    def _row(self, r: StepRequest) -> _Row:
+    def _row(self, r: StepRequest) -> Row:
         n_frames = max(1, min(r.n_samples // SAMPLES_PER_FRAME, self.model.dims.n_audio_ctx))
         limit_frame = n_frames - self.options.frame_threshold
         max_total = int(r.n_samples / SAMPLE_RATE * MAX_TOKENS_PER_SECOND) + 8
@@ -228,8 +184,9 @@ class AlignAttDecoder:
         # loops often span windows (Whisper repeating its prompt): look for them there too
         sot = r.tokenizer.sot
         context = r.prompt[1 : r.prompt.index(sot)] if r.prompt[0] != sot else []
+        context = (r.loop_context + context)[-LOOP_CONTEXT:]
         suppressed = self._suppressed(r.tokenizer)
-        return _Row(r, n_frames, stop_frame, max_total, suppressed, context[-LOOP_CONTEXT:])
+        return Row(r, n_frames, stop_frame, max_total, suppressed, context)
 
     @torch.inference_mode()
     def steps(self, requests: list[StepRequest]) -> list[StepResult]:
@@ -242,18 +199,16 @@ class AlignAttDecoder:
         token, or for the last ``agreement_tail`` before the boundary). A ``full`` window
         cannot grow, so a second look would see the same audio: no agreement there.
         """
-        from server_core.engine.beam import beam_search  # it builds on this module
-
         rows = [self._row(r) for r in requests]
         greedy = [row for row in rows if row.request.beams <= 1]
         if greedy:
             self._greedy(greedy)
         beams = [row for row in rows if row.request.beams > 1]
         if beams:  # a batch of their own: the greedy rows decode as if they were not there
-            beam_search(self.batch, beams, self.device)
+            beam_search(self.batch, beams, self.device, self.word_key)
         return [self._result(row) for row in rows]
 
-    def _greedy(self, rows: list[_Row]) -> None:
+    def _greedy(self, rows: list[Row]) -> None:
         """Greedy decoding of every row after its committed tokens, with the alignment-head
         frame of each token. A row stops at end of text, a repetition loop, its length cap,
         a word read from past the end of its audio, or (``stop_frame``) at the first token
@@ -286,7 +241,7 @@ class AlignAttDecoder:
             output = self.batch.step(state, torch.tensor(tokens, device=self.device))
             logits, alignment = output.logits, output.alignment
 
-    def _next(self, row: _Row, logits: torch.Tensor, alignment: torch.Tensor) -> int | None:
+    def _next(self, row: Row, logits: torch.Tensor, alignment: torch.Tensor) -> int | None:
         """Take one token for ``row``; the token to feed next, or None once the row stops."""
         r, out = row.request, row.out
         tokenizer, committed = r.tokenizer, r.window.tokens
@@ -314,7 +269,7 @@ class AlignAttDecoder:
         out.tokens.append(token)
         out.frames.append(frame)
         out.logprobs.append(float(F.log_softmax(last, dim=-1)[token]))
-        cut = find_repetition(row.context + committed + out.tokens)
+        cut = find_loop(row.context + committed + out.tokens, self.word_key)
         if cut is not None:
             keep = max(0, cut - len(row.context) - len(committed))
             del out.tokens[keep:], out.frames[keep:], out.logprobs[keep:]
@@ -323,7 +278,7 @@ class AlignAttDecoder:
             return None
         return token
 
-    def _result(self, row: _Row) -> StepResult:
+    def _result(self, row: Row) -> StepResult:
         r, decoded = row.request, row.out
         window, tokenizer = r.window, r.tokenizer
         tokens, frames, logprobs = decoded.tokens, decoded.frames, decoded.logprobs

@@ -17,14 +17,15 @@ per session.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from server_core.engine.alignatt import _Decoded, _Row, find_repetition, token_frame
 from server_core.engine.decoder import BatchDecoder
+from server_core.engine.stopping import Decoded, Row, find_loop, token_frame
 
 
 @dataclass
@@ -54,17 +55,18 @@ class _Candidate:
 class _Search:
     """One session's beam."""
 
-    def __init__(self, row: _Row) -> None:
+    def __init__(self, row: Row, key: Callable[[int], str]) -> None:
         self.row = row
+        self.key = key  # a token's text as the loop search compares it
         self.width = row.request.beams
-        self.finished: list[tuple[float, _Decoded]] = []  # (normalised score, result)
+        self.finished: list[tuple[float, Decoded]] = []  # (normalised score, result)
         self._seen: set[tuple[int, ...]] = set()
 
     @property
     def done(self) -> bool:
         return len(self.finished) >= self.width
 
-    def _finish(self, decoded: _Decoded, score: float, length: int, key: list[int]) -> None:
+    def _finish(self, decoded: Decoded, score: float, length: int, key: list[int]) -> None:
         if tuple(key) in self._seen:  # e.g. one prefix at the boundary with two waiting tokens
             return
         self._seen.add(tuple(key))
@@ -80,7 +82,7 @@ class _Search:
         candidates: list[_Candidate] = []
         for p, hyp in enumerate(live):
             if len(committed) + len(hyp.tokens) >= row.max_total:
-                out = _Decoded(hyp.tokens, hyp.frames, hyp.logprobs, "length")
+                out = Decoded(hyp.tokens, hyp.frames, hyp.logprobs, "length")
                 self._finish(out, hyp.score, len(hyp.tokens), hyp.tokens)
                 continue
             last = logits[p].masked_fill(row.suppressed, -np.inf)
@@ -99,43 +101,45 @@ class _Search:
             hyp = live[c.parent]
             length = len(hyp.tokens) + 1
             if c.token == tokenizer.eot:
-                out = _Decoded(hyp.tokens, hyp.frames, hyp.logprobs, "eot")
+                out = Decoded(hyp.tokens, hyp.frames, hyp.logprobs, "eot")
                 self._finish(out, c.score, length, hyp.tokens)
                 continue
             frames = hyp.frames or r.window.frames
             frame = token_frame(tokenizer, c.token, alignment[c.parent], row.n_frames, frames)
             if frame is None:
-                out = _Decoded(hyp.tokens, hyp.frames, hyp.logprobs, "past_end")
+                out = Decoded(hyp.tokens, hyp.frames, hyp.logprobs, "past_end")
                 self._finish(out, c.score, length, hyp.tokens)
                 continue
             if row.stop_frame is not None and frame >= row.stop_frame:
                 # the waiting token stays, for the word check; greedy gives it no log-prob
-                out = _Decoded(
+                out = Decoded(
                     [*hyp.tokens, c.token], [*hyp.frames, frame], [*hyp.logprobs, 0.0], "boundary"
                 )
                 self._finish(out, c.score, length, hyp.tokens)
                 continue
             new = hyp.extended(c.token, frame, c.logprob)
-            cut = find_repetition(row.context + committed + new.tokens)
+            cut = find_loop(row.context + committed + new.tokens, self.key)
             if cut is not None:
                 keep = max(0, cut - len(row.context) - len(committed))
-                out = _Decoded(new.tokens[:keep], new.frames[:keep], new.logprobs[:keep])
+                out = Decoded(new.tokens[:keep], new.frames[:keep], new.logprobs[:keep])
                 out.stop_reason = "repetition"
                 self._finish(out, c.score, length, out.tokens)
                 continue
             following.append((c.parent, new))
         return following
 
-    def best(self, live: list[_Hypothesis]) -> _Decoded:
+    def best(self, live: list[_Hypothesis]) -> Decoded:
         if not self.finished:  # cannot happen (a search ends with no live hypotheses)
             for hyp in live:
-                out = _Decoded(hyp.tokens, hyp.frames, hyp.logprobs, "length")
+                out = Decoded(hyp.tokens, hyp.frames, hyp.logprobs, "length")
                 self._finish(out, hyp.score, len(hyp.tokens), hyp.tokens)
         return max(self.finished, key=lambda f: f[0])[1]
 
 
 @torch.inference_mode()
-def beam_search(batch: BatchDecoder, rows: list[_Row], device: torch.device) -> None:
+def beam_search(
+    batch: BatchDecoder, rows: list[Row], device: torch.device, key: Callable[[int], str]
+) -> None:
     """Decode every row with a beam of ``row.request.beams``; set each row's ``out``."""
     reqs = [row.request for row in rows]
     state, output = batch.start(
@@ -144,7 +148,7 @@ def beam_search(batch: BatchDecoder, rows: list[_Row], device: torch.device) -> 
         [r.prompt.index(r.tokenizer.sot) for r in reqs],
     )
     assert output.extra_logits is not None
-    searches = [_Search(row) for row in rows]
+    searches = [_Search(row, key) for row in rows]
     for search, logits in zip(searches, output.extra_logits, strict=True):
         no_speech = search.row.request.tokenizer.no_speech
         search.row.out.no_speech_prob = float(logits.softmax(-1)[no_speech])

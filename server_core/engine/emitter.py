@@ -26,6 +26,8 @@ class Emitter:
         self.sent_text = ""  # text of the open utterance already sent
         self.sent_end = 0.0  # stream seconds where the last sent text ended
         self.utterance_open = False  # text of the current utterance was sent without final
+        self.utterance_start = 0.0  # stream seconds where the open utterance's text began
+        self.utterance_chars = 0  # characters sent of the open utterance
         self.silenced = False  # aborted: only the ClosedEvent goes out
         self.closed = False
 
@@ -46,6 +48,10 @@ class Emitter:
 
     def text(self, text: str, end: float, final: bool) -> None:
         end = max(end, self.sent_end)
+        if not self.utterance_open:
+            self.utterance_start = self.sent_end
+            self.utterance_chars = 0
+        self.utterance_chars += len(text)
         self.emit(TranscriptEvent(self.client_id, text, self.sent_end, end, final))
         self.sent_end = end
         self.utterance_open = not final

@@ -74,7 +74,15 @@ class Runner:
             beams = job.session.options.beams or self.options.beams
             requests.append(
                 StepRequest(
-                    feats, job.audio.shape[0], tokenizer, prompt, state, job.final, job.full, beams
+                    feats,
+                    job.audio.shape[0],
+                    tokenizer,
+                    prompt,
+                    state,
+                    job.final,
+                    job.full,
+                    beams,
+                    loop_context=job.session.loop_memory,
                 )
             )
         try:
@@ -84,7 +92,7 @@ class Runner:
             results = [self._alone(job, r) for (job, _), r in zip(live, requests, strict=True)]
         for (job, _), request, result in zip(live, requests, results, strict=True):
             if result is not None:
-                job.session.apply(job, result, request.tokenizer.decode)
+                job.session.apply(job, result, request.tokenizer.decode, self.options)
             self._trim_context(job.session)
         return time.perf_counter() - t0
 

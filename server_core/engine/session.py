@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from server_core.config import SAMPLE_RATE, SessionOptions, VadOptions
+from server_core.config import SAMPLE_RATE, DecodeOptions, SessionOptions, VadOptions
 from server_core.contract import SessionInfo, SessionState
 from server_core.engine.emitter import Emitter
 from server_core.engine.inbox import Inbox, SessionStatus
@@ -25,6 +25,8 @@ from server_core.events import CloseReason, Listener
 
 if TYPE_CHECKING:
     from server_core.engine.alignatt import StepResult
+
+LOOP_CONTEXT = 64  # tokens of dropped text kept for the loop search (alignatt.LOOP_CONTEXT)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ class Session:
         self.inbox = Inbox(client_id)
         self.emitter = Emitter(client_id, listener)
         self.context: list[int] = []  # committed tokens carried as prompt; one list for life
+        self.loop_memory: list[int] = []  # text dropped after a loop: searched, never prompted
         # The segmenter's callbacks hold the emitter and the context list, never the session:
         # no reference cycle, so a closed session's audio is freed at once.
         emitter, context = self.emitter, self.context
@@ -172,6 +175,7 @@ class Session:
 
     def set_context(self, tokens: list[int]) -> None:
         self.context[:] = tokens
+        self.loop_memory.clear()
 
     # ---- loop thread: scheduling ---------------------------------------------------------
     def has_work(self) -> bool:
@@ -212,12 +216,16 @@ class Session:
             self.context.extend(win.drop_front(win.final_end))
 
     # ---- loop thread: results of a decoder step ------------------------------------------
-    def apply(self, job: Job, result: StepResult, decode_text: Callable[[list[int]], str]) -> None:
+    def apply(
+        self,
+        job: Job,
+        result: StepResult,
+        decode_text: Callable[[list[int]], str],
+        options: DecodeOptions | None = None,
+    ) -> None:
         seg, win = self.segmenter, job.window
+        options = options or DecodeOptions()
         self.last_served_at = time.monotonic()
-        if result.looped:  # Whisper was repeating itself, often its prompt: start that afresh
-            log.info("session %s: repetition loop cut; prompt context dropped", self.client_id)
-            self.context.clear()
         seg.pending_since = None
         st = win.state
         st.tokens.extend(result.tokens)
@@ -238,12 +246,60 @@ class Session:
         if job.final:
             seg.closed_ends.popleft()
             self._close_utterance(win, fresh, (win.start + seen) / SAMPLE_RATE, seen)
+        elif result.looped:
+            if fresh:
+                self._send_partial(win, text, fresh)
+            self._close_utterance(win, "", self.emitter.sent_end, self._committed_end(win))
         elif job.full:
             self._advance_window(win, job, text, fresh, decode_text)
+            self._cap_utterance(win, text, options)
         elif fresh:
             self._send_partial(win, text, fresh)
+            self._cap_utterance(win, text, options)
+        if result.looped:
+            self._forget_loop(win, job)
         if seg.has_work():
             seg.mark_pending()
+
+    def _cap_utterance(self, win: Window, text: str, options: DecodeOptions) -> None:
+        """Close an utterance that went on too long where its committed text ends; the next
+        words open a new one. Not inside a character (the text ends in a partial one)."""
+        em = self.emitter
+        too_long = em.utterance_open and (
+            em.utterance_chars >= options.max_utterance_chars
+            or em.sent_end - em.utterance_start >= options.max_utterance_seconds
+        )
+        if too_long and not text.endswith("\ufffd"):
+            self._close_utterance(win, "", em.sent_end, self._committed_end(win))
+
+    @staticmethod
+    def _committed_end(win: Window) -> int:
+        """Samples of the window covered by its committed tokens."""
+        frames = win.state.frames
+        end = (frames[-1] + 1) * SAMPLES_PER_FRAME if frames else 0
+        return min(max(end, win.final_end), win.audio.shape[0])
+
+    def _forget_loop(self, win: Window, job: Job) -> None:
+        """A repetition loop was cut and its utterance closed: drop what fed it.
+
+        The prompt context and the window's committed text (the decoder's forced prefix) go,
+        with the audio they cover; the audio after them is decoded afresh. They are kept
+        only as ``loop_memory``, searched for loops but never shown to the decoder.
+        """
+        log.info("session %s: repetition loop cut; its context dropped", self.client_id)
+        st, seg = win.state, self.segmenter
+        self.loop_memory[:] = (self.loop_memory + self.context + st.tokens)[-LOOP_CONTEXT:]
+        self.context.clear()
+        cut = self._committed_end(win)
+        if job.full:  # a full window must move on even if its loop left nothing committed
+            cut = max(cut, (job.audio.shape[0] // SAMPLES_PER_FRAME // 2) * SAMPLES_PER_FRAME)
+        win.cut_front(cut, len(st.tokens))
+        st.hypothesis = []
+        self.emitter.sent_end = max(self.emitter.sent_end, win.start / SAMPLE_RATE)
+        while seg.closed_ends and seg.closed_ends[0] <= win.start:
+            seg.closed_ends.popleft()
+        # what is left was decoded only into the loop: it is new to the next step
+        seg.speech_new = max(seg.speech_new, win.audio.shape[0] - win.final_end)
 
     def _send_partial(self, win: Window, text: str, fresh: str) -> None:
         frames = win.state.frames

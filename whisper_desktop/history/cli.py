@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=[f.value for f in ExportFormat], default="txt")
     exp.add_argument("--client", help="only this client id (user, system, or a remote id)")
     exp.add_argument("--session", type=int, action="append", help="only this session id")
-    exp.add_argument("--search", help="only utterances containing this text")
+    exp.add_argument("--search", help="utterances with these words (the last may be partial)")
     exp.add_argument("--output", "-o", help="write here instead of standard output")
     exp.add_argument("--data-dir", help="the app's data folder (default: the user data dir)")
 

@@ -1,18 +1,33 @@
 """Search that folds case for all of Unicode (``über`` finds ``Über``, ``strasse`` finds
 ``Straße``), for the store's queries and for highlighting matches. No Qt.
 
-SQLite's LIKE and lower() fold ASCII only, so the store registers :func:`contains` as an SQL
-function.
+The store indexes each utterance's :func:`fold` in an SQLite FTS5 table (unicode61 tokenizer,
+diacritics kept: ``arger`` does not find ``Ärger``). A search finds the words of the query in a
+row, in order, the last one as a prefix (it is still being typed): :func:`fts_query`. The index
+narrows the rows; :func:`contains` then keeps those holding the query as typed, punctuation
+included (``100%`` does not find ``100 percent``), which is what the highlight shows.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
+
+_TOKEN = re.compile(r"[^\W_]+")  # what unicode61 calls a token: letters and digits
 
 
 def fold(text: str) -> str:
     """Case-folded and NFC-normalized: the form both sides are compared in."""
     return unicodedata.normalize("NFC", text).casefold()
+
+
+def fts_query(needle: str) -> str | None:
+    """The FTS5 MATCH expression for ``needle``: its words as one phrase, the last one a
+    prefix; None when it has no word (only punctuation) to look up."""
+    words = _TOKEN.findall(fold(needle))
+    if not words:
+        return None
+    return '"' + " ".join(words) + '"*'
 
 
 def contains(text: str | None, needle: str | None) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from whisper_desktop.history.search import contains
+from whisper_desktop.history.search import contains, fold, fts_query
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -38,6 +38,23 @@ CREATE TABLE IF NOT EXISTS utterances (
 );
 CREATE INDEX IF NOT EXISTS utterances_session ON utterances(session_id);
 CREATE INDEX IF NOT EXISTS utterances_client ON utterances(client_id);
+"""
+# Version 1: the full-text index of the utterances' folded text (search.fold), kept in step by
+# triggers. They call history_fold(), which every HistoryStore connection defines: write to the
+# history through HistoryStore only.
+FTS_VERSION = 1
+FTS_SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS utterances_fts
+    USING fts5(folded, tokenize = 'unicode61 remove_diacritics 0');
+CREATE TRIGGER IF NOT EXISTS utterances_fts_insert AFTER INSERT ON utterances BEGIN
+    INSERT INTO utterances_fts (rowid, folded) VALUES (new.id, history_fold(new.text));
+END;
+CREATE TRIGGER IF NOT EXISTS utterances_fts_update AFTER UPDATE OF text ON utterances BEGIN
+    UPDATE utterances_fts SET folded = history_fold(new.text) WHERE rowid = new.id;
+END;
+CREATE TRIGGER IF NOT EXISTS utterances_fts_delete AFTER DELETE ON utterances BEGIN
+    DELETE FROM utterances_fts WHERE rowid = old.id;
+END;
 """
 
 
@@ -89,14 +106,30 @@ class HistoryStore:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=10)
         self._db.row_factory = sqlite3.Row
-        # SQLite's LIKE folds ASCII only; searches fold all of Unicode
+        # SQLite's LIKE and FTS5's tokenizer fold less than Python: searches fold all of Unicode
         self._db.create_function("folded_contains", 2, contains, deterministic=True)
+        self._db.create_function("history_fold", 1, fold, deterministic=True)
         with self._lock:
             if str(path) != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
             self._db.commit()
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring an older history up to date: index the utterances it already holds."""
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version >= FTS_VERSION:
+            return
+        with self._db:  # one transaction: the index is whole or not there
+            self._db.executescript("BEGIN;" + FTS_SCHEMA)
+            self._db.execute("DELETE FROM utterances_fts")
+            self._db.execute(
+                "INSERT INTO utterances_fts (rowid, folded)"
+                " SELECT id, history_fold(text) FROM utterances"
+            )
+            self._db.execute(f"PRAGMA user_version = {FTS_VERSION}")
 
     def close(self) -> None:
         with self._lock:
@@ -173,11 +206,11 @@ class HistoryStore:
             where.append("s.client_id = ?")
             params.append(client_id)
         if search:
+            found, found_params = _search_clause("w", search)
             where.append(
-                "EXISTS (SELECT 1 FROM utterances w WHERE w.session_id = s.id"
-                " AND folded_contains(w.text, ?))"
+                f"EXISTS (SELECT 1 FROM utterances w WHERE w.session_id = s.id AND {found})"
             )
-            params.append(search)
+            params.extend(found_params)
         sql = (
             "SELECT s.id, s.client_id, s.started_at, s.ended_at, s.model, s.language,"
             " (SELECT COUNT(*) FROM utterances u WHERE u.session_id = s.id) AS utterances"
@@ -204,8 +237,9 @@ class HistoryStore:
             where.append("u.client_id = ?")
             params.append(client_id)
         if search:
-            where.append("folded_contains(u.text, ?)")
-            params.append(search)
+            found, found_params = _search_clause("u", search)
+            where.append(found)
+            params.extend(found_params)
         sql = (
             'SELECT u.id, u.session_id, u.client_id, u.start, u."end", u.text, u.final,'
             " u.created_at, s.started_at AS session_started_at"
@@ -224,3 +258,17 @@ class HistoryStore:
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
         return [cls(**{name: row[name] for name in row.keys()}) for row in rows]
+
+
+def _search_clause(alias: str, search: str) -> tuple[str, list[object]]:
+    """SQL (and its parameters) that keeps the rows of ``alias`` matching ``search``: looked up
+    in the FTS5 index, then checked as typed (see search.py)."""
+    search = search.strip()  # "wor " is still being typed
+    if not search:
+        return "1", []
+    exact = f"folded_contains({alias}.text, ?)"
+    query = fts_query(search)
+    if query is None:  # punctuation only: nothing to look up, a scan of the texts
+        return exact, [search]
+    indexed = f"{alias}.id IN (SELECT rowid FROM utterances_fts WHERE utterances_fts MATCH ?)"
+    return f"{indexed} AND {exact}", [query, search]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server_core.engine.alignatt import find_repetition
+from server_core.engine.stopping import find_repetition
 
 SENTENCE = list(range(100, 114))  # "And so, you know, you're going to be able to do it." ~14 tokens
 
