@@ -73,9 +73,13 @@ DESKTOP_ALLOWED = {
     "history": {"base"},  # the store, recorder and exporters: no Qt, no windows
     "capture": {"leaf", "core"},
     "host": {"leaf", "core"},  # the engine worker knows no window, setting or controller
+    "model_download": {"leaf", "core"},  # the download worker, as host
     "settings": {"leaf", "base", "host"},  # the model, and its one mapping to HostConfig
     "widgets": {"leaf", "base", "history", "settings"},  # they show; they run no engine
-    "controller": {"leaf", "core", "base", "history", "capture", "host", "settings", "widgets"},
+    "controller": {
+        *("leaf", "core", "base", "history", "capture", "host", "settings", "widgets"),
+        "model_download",
+    },
 }
 QT_FREE = [  # run without a display or Qt installed: the dispatcher and the history CLI
     "whisper_desktop.main",
@@ -189,7 +193,7 @@ def desktop_room(module: str) -> str:
     if module in DESKTOP_ENTRY or module == "whisper_desktop.history.cli":
         return "entry"
     parts = module.split(".")
-    named = ("widgets", "history", "capture", "host", "settings", "controller")
+    named = ("widgets", "history", "capture", "host", "settings", "controller", "model_download")
     return parts[1] if len(parts) > 1 and parts[1] in named else "base"
 
 

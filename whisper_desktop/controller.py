@@ -34,6 +34,7 @@ from whisper_desktop.history.recorder import HistoryRecorder
 from whisper_desktop.history.store import HistoryStore
 from whisper_desktop.host import EngineHost, HostState
 from whisper_desktop.model_catalog import InstalledLister
+from whisper_desktop.model_download import DownloadThread
 from whisper_desktop.overlay_placement import (
     ScreenInfo,
     choose_rect,
@@ -543,7 +544,7 @@ class DesktopApp:
             return True
         if resolved.kind != "official" or not resolved.url or resolved.path.is_file():
             return True
-        dialog = DownloadDialog(resolved, self.settings_dialog)
+        dialog = DownloadDialog(DownloadThread(resolved), resolved.name, self.settings_dialog)
         self.download_dialog = dialog
         outcome = dialog.run()
         self.download_dialog = None

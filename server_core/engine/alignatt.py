@@ -30,11 +30,12 @@ from server_core.engine.precision import INT8_LOGITS
 from server_core.engine.stopping import (
     LOOP_CONTEXT,
     Row,
+    StepRequest,
     find_loop,
     token_frame,
     word_key,
 )
-from server_core.engine.window import SAMPLES_PER_FRAME, WindowState
+from server_core.engine.window import SAMPLES_PER_FRAME
 
 log = logging.getLogger(__name__)
 
@@ -71,23 +72,6 @@ def _word_start(tokenizer: Tokenizer, tokens: list[int]) -> int:
 @lru_cache(maxsize=256)
 def _tokenizer(multilingual: bool, num_languages: int, language: str | None, task: str):
     return get_tokenizer(multilingual, num_languages=num_languages, language=language, task=task)
-
-
-@dataclass
-class StepRequest:
-    """One session's part of a step."""
-
-    features: torch.Tensor  # (frames, n_audio_state): the encoded window and its padding
-    n_samples: int  # samples of audio in the window (the rest of the features is padding)
-    tokenizer: Tokenizer
-    prompt: list[int]
-    window: WindowState
-    final: bool  # commit everything: the utterance closed
-    full: bool = False  # the window cannot grow: no agreement with a next look
-    beams: int = 1  # 1: greedy; more: a beam search of that width
-    # text that left the prompt when a loop was cut: still searched, so the loop cannot
-    # come back in the next step where no prompt shows it any more
-    loop_context: list[int] = field(default_factory=list)
 
 
 class AlignAttDecoder:

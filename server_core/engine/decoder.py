@@ -26,6 +26,7 @@ from whisper.model import Whisper
 from server_core.engine.precision import int8_linear
 
 NEG_INF = float("-inf")
+EXACT_CANDIDATES = 16  # tokens per row whose logits are exact when int8 shortlists them
 
 
 @dataclass
@@ -62,6 +63,7 @@ class BatchDecoder:
         # the output projection reads the whole vocabulary for every token: int8, or fp32 laid
         # out for a fast matrix-vector product (a transposed view is several times slower)
         self._int8_logits = int8_linear(weight) if int8_logits else None
+        self._weight = weight.detach().float() if int8_logits else None
         self._logits_t = None if int8_logits else weight.detach().t().contiguous()
         self.n_head = model.dims.n_text_head
         self.heads_by_layer: dict[int, list[int]] = {}
@@ -120,7 +122,12 @@ class BatchDecoder:
             # row by row: dynamic int8 scales the input by its largest value, and a row's
             # logits must not depend on the rows it shares a batch with (batched = alone)
             x = x.float()
-            return torch.cat([self._int8_logits(x[i : i + 1]) for i in range(x.shape[0])])
+            logits = torch.cat([self._int8_logits(x[i : i + 1]) for i in range(x.shape[0])])
+            # int8 only shortlists: the best candidates' logits are computed exactly, so the
+            # choice among them is fp32's (int8 alone once wrote "and" for "in")
+            top = logits.topk(EXACT_CANDIDATES, dim=-1).indices  # (B, k)
+            exact = torch.einsum("bd,bkd->bk", x, self._weight[top])
+            return logits.scatter_(1, top, exact)
         return (x @ self._logits_t.to(x.dtype)).float()
 
     # ---- the two calls -------------------------------------------------------------------

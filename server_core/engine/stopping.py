@@ -9,13 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import torch
 from whisper.tokenizer import Tokenizer
 
-if TYPE_CHECKING:
-    from server_core.engine.alignatt import StepRequest
+from server_core.engine.window import WindowState
 
 PAST_END_FRAMES = 0  # a word read from past the end of the audio is not in the audio
 # ...unless the text so far is this far (2 s) from the audio's end: then the alignment heads
@@ -96,6 +94,23 @@ def token_frame(
             return int(alignment[:n_frames].argmax())
         return None
     return frame
+
+
+@dataclass
+class StepRequest:
+    """One session's part of a step."""
+
+    features: torch.Tensor  # (frames, n_audio_state): the encoded window and its padding
+    n_samples: int  # samples of audio in the window (the rest of the features is padding)
+    tokenizer: Tokenizer
+    prompt: list[int]
+    window: WindowState
+    final: bool  # commit everything: the utterance closed
+    full: bool = False  # the window cannot grow: no agreement with a next look
+    beams: int = 1  # 1: greedy; more: a beam search of that width
+    # text that left the prompt when a loop was cut: still searched, so the loop cannot
+    # come back in the next step where no prompt shows it any more
+    loop_context: list[int] = field(default_factory=list)
 
 
 @dataclass

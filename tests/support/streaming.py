@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,23 +54,32 @@ def stream(
     return got
 
 
-def stream_many(engine: Engine, clips: dict[str, np.ndarray], speed: float = 1.0) -> dict:
-    results: dict[str, Collected] = {}
+def in_threads(run: Callable[..., None], items: list[tuple]) -> None:
+    """``run(*item)`` for every item, each in its own thread; the first error is raised here."""
     errors: list[BaseException] = []
 
-    def run(cid: str, audio: np.ndarray) -> None:
+    def guarded(*args) -> None:
         try:
-            results[cid] = stream(engine, cid, audio, speed)
+            run(*args)
         except BaseException as e:  # surfaced in the main thread below
             errors.append(e)
 
-    threads = [threading.Thread(target=run, args=item) for item in clips.items()]
+    threads = [threading.Thread(target=guarded, args=item) for item in items]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     if errors:
         raise errors[0]
+
+
+def stream_many(engine: Engine, clips: dict[str, np.ndarray], speed: float = 1.0) -> dict:
+    results: dict[str, Collected] = {}
+
+    def run(cid: str, audio: np.ndarray) -> None:
+        results[cid] = stream(engine, cid, audio, speed)
+
+    in_threads(run, list(clips.items()))
     return results
 
 

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QPushButton
 
 from server_core.models.resolve import ResolvedModel
+from whisper_desktop.model_download import DownloadThread
 from whisper_desktop.widgets.download_dialog import DownloadDialog
 
 SIZE = 6 * 2**20
@@ -67,12 +68,16 @@ class OnGuiThread(QObject):
         self.callback(done, total)
 
 
+def download_dialog(model: ResolvedModel) -> DownloadDialog:
+    return DownloadDialog(DownloadThread(model), model.name)
+
+
 def model_at(url: str, folder: Path) -> ResolvedModel:
     return ResolvedModel("official", folder / "tiny.pt", "tiny", "test", url=url)
 
 
 def test_the_dialog_shows_progress_and_the_model_lands_in_place(qtbot, server, tmp_path) -> None:
-    dialog = DownloadDialog(model_at(server, tmp_path))
+    dialog = download_dialog(model_at(server, tmp_path))
     qtbot.addWidget(dialog)
     values: list[int] = []
     watcher = OnGuiThread(lambda done, total: values.append(dialog.value()))
@@ -85,7 +90,7 @@ def test_the_dialog_shows_progress_and_the_model_lands_in_place(qtbot, server, t
 
 
 def test_cancel_stops_the_download_and_removes_the_partial_file(qtbot, server, tmp_path) -> None:
-    dialog = DownloadDialog(model_at(server, tmp_path))
+    dialog = download_dialog(model_at(server, tmp_path))
     qtbot.addWidget(dialog)
     seen: list[int] = []
 
@@ -108,7 +113,7 @@ def test_cancel_stops_the_download_and_removes_the_partial_file(qtbot, server, t
 
 def test_a_bad_checksum_fails_with_one_line_and_leaves_nothing(qtbot, server, tmp_path) -> None:
     wrong = server.replace(SHA, "0" * 64)
-    dialog = DownloadDialog(model_at(wrong, tmp_path))
+    dialog = download_dialog(model_at(wrong, tmp_path))
     qtbot.addWidget(dialog)
     assert dialog.run() == "failed"
     assert "HTTP 404" in dialog.error and "\n" not in dialog.error

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from PySide6.QtCore import QEventLoop, Qt
+from PySide6.QtCore import QEventLoop, Qt, QThread
 from PySide6.QtWidgets import QProgressDialog, QWidget
-
-from whisper_desktop.model_download import DownloadThread
-
-if TYPE_CHECKING:
-    from server_core.models.resolve import ResolvedModel
 
 
 class DownloadDialog(QProgressDialog):
-    """``run()`` downloads and returns "finished", "cancelled" or "failed" (see ``error``)."""
+    """``run()`` starts ``download`` (a ``model_download.DownloadThread``, made by the
+    controller: widgets run no work of their own) and returns "finished", "cancelled" or
+    "failed" (see ``error``)."""
 
-    def __init__(self, model: ResolvedModel, parent: QWidget | None = None) -> None:
+    def __init__(self, download: QThread, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("downloadDialog")
         self.setWindowTitle(self.tr("Downloading a model"))
@@ -25,11 +20,12 @@ class DownloadDialog(QProgressDialog):
         self.setAutoReset(False)
         self.setMinimumDuration(0)
         self.setRange(0, 0)  # busy until the size is known
-        self._name = model.name
-        self.setLabelText(self.tr("Downloading %1…").replace("%1", model.name))
+        self._name = name
+        self.setLabelText(self.tr("Downloading %1…").replace("%1", name))
         self.outcome = ""
         self.error = ""
-        self.download = DownloadThread(model, self)
+        self.download = download
+        download.setParent(self)
         self.download.worker.progress.connect(self._progress)
         self.download.done.connect(self._done)
         self.canceled.connect(self._cancel)

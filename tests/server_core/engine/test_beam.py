@@ -5,18 +5,17 @@ or batched with greedy sessions, greedy sessions untouched by a beam beside them
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
 
 from server_core.audio.files import read_wav
-from server_core.audio.wire import FrameFormat, encode_frame
 from server_core.config import DecodeOptions, EngineConfig
 from server_core.engine.alignatt import AlignAttDecoder, StepRequest, StepResult
 from server_core.engine.encoder import Encoder
 from server_core.engine.window import WindowState
 from server_core.wer import wer
 from tests.server_core.engine.test_batch import tiny, windows  # noqa: F401 (fixture)
+from tests.support.ws_text import transcribe_over_ws
 
 pytestmark = pytest.mark.model
 
@@ -107,9 +106,11 @@ def test_a_beam_transcribes_a_whole_clip_as_well_as_greedy(decoding, speech_dir,
         assert wer(ref, texts[beams]) <= max(0.15, wer(ref, texts[1]) + 0.05), texts
 
 
-def test_a_websocket_client_with_beams_4_gets_its_text(speech_dir) -> None:
-    from websockets.asyncio.client import connect
+def check_beams(beams: int) -> None:
+    assert beams == 4
 
+
+def test_a_websocket_client_with_beams_4_gets_its_text(speech_dir) -> None:
     from server_core.engine import Engine
     from server_core.net.server import LocalServer, ServerOptions
 
@@ -119,25 +120,15 @@ def test_a_websocket_client_with_beams_4_gets_its_text(speech_dir) -> None:
     server = LocalServer(engine, ServerOptions(port=0))
     server.start()
 
-    async def transcribe() -> str:
-        async with connect(f"{server.ws_url}?client_id=b4&beams=4") as ws:
-            assert json.loads(await ws.recv())["type"] == "ready"
-            assert engine.get_session("b4").options.beams == 4
-            for k in range(0, audio.size, 16000):
-                await ws.send(encode_frame(audio[k : k + 16000], FrameFormat.NPY))
-                await asyncio.sleep(0.1)
-            await ws.send(json.dumps({"type": "end"}))
-            text = []
-            async for raw in ws:
-                msg = json.loads(raw)
-                if msg["type"] == "transcript":
-                    text.append(msg["text"])
-                elif msg["type"] == "done":
-                    return "".join(text)
-        raise AssertionError("no done")
-
     try:
-        text = asyncio.run(transcribe())
+        text = asyncio.run(
+            transcribe_over_ws(
+                f"{server.ws_url}?client_id=b4&beams=4",
+                audio,
+                0.1,
+                on_ready=lambda: check_beams(engine.get_session("b4").options.beams),
+            )
+        )
     finally:
         server.stop()
         engine.stop()

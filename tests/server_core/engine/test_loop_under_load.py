@@ -14,7 +14,6 @@ import csv
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +27,7 @@ from server_core.config import SAMPLE_RATE, DecodeOptions, EngineConfig
 from server_core.engine import Engine
 from server_core.events import TranscriptEvent
 from server_core.wer import normalize
-from tests.support.streaming import Collected
+from tests.support.streaming import Collected, in_threads
 
 pytestmark = [pytest.mark.model, pytest.mark.timeout(300)]
 
@@ -90,25 +89,15 @@ def push_with_a_stall(session, audio: np.ndarray) -> None:
 def run_sources(engine: Engine, feeds: dict[str, tuple[np.ndarray, Callable]]) -> dict:
     """Every source in its own thread, as the desktop's captures are; each ended at the end."""
     got = {cid: Collected() for cid in feeds}
-    errors: list[BaseException] = []
 
     def run(cid: str) -> None:
-        try:
-            audio, push = feeds[cid]
-            session = engine.open_session(cid, got[cid])
-            push(session, audio)
-            session.end()
-            assert got[cid].closed.wait(120), f"{cid} was not flushed"
-        except BaseException as e:  # surfaced in the main thread below
-            errors.append(e)
+        audio, push = feeds[cid]
+        session = engine.open_session(cid, got[cid])
+        push(session, audio)
+        session.end()
+        assert got[cid].closed.wait(120), f"{cid} was not flushed"
 
-    threads = [threading.Thread(target=run, args=(cid,)) for cid in feeds]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
+    in_threads(run, [(cid,) for cid in feeds])
     return got
 
 

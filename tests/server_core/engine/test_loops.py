@@ -9,8 +9,8 @@ from whisper.tokenizer import get_tokenizer
 
 from server_core.config import SAMPLE_RATE, DecodeOptions, VadOptions
 from server_core.engine.alignatt import StepResult
-from server_core.engine.stopping import find_loop, word_key
 from server_core.engine.session import Job, Session
+from server_core.engine.stopping import find_loop, word_key
 from server_core.engine.window import SAMPLES_PER_FRAME, Window
 from server_core.events import TranscriptEvent
 from tests.support.streaming import Collected

@@ -4,17 +4,16 @@ environment variables; and a German clip translated into English through ?task=t
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 
 import pytest
 
 from server_core.audio.files import read_wav
-from server_core.audio.wire import FrameFormat, encode_frame
 from server_core.config import DecodeOptions, EngineConfig, SessionOptions
 from server_core.serve import parse_serve_options
 from tests.server_core.net.test_api import make_client, open_ws, refused, ws_url
 from tests.support.fake_engine import FakeEngine
+from tests.support.ws_text import transcribe_over_ws
 
 
 @pytest.fixture
@@ -104,8 +103,6 @@ def stop_words(text: str, words: set[str]) -> int:
 def test_a_german_clip_comes_out_english_with_task_translate(speech_dir) -> None:
     """Two connections to one engine hear the same German clip: the one that asked for
     ?task=translate gets English, the other German."""
-    from websockets.asyncio.client import connect
-
     from server_core.engine import Engine
     from server_core.net.server import LocalServer, ServerOptions
 
@@ -115,22 +112,9 @@ def test_a_german_clip_comes_out_english_with_task_translate(speech_dir) -> None
     server = LocalServer(engine, ServerOptions(port=0))
     server.start()
 
-    async def transcribe(client_id: str, query: str) -> str:
+    def transcribe(client_id: str, query: str):
         url = f"{server.ws_url}?client_id={client_id}&language=de{query}"
-        async with connect(url) as ws:
-            assert json.loads(await ws.recv())["type"] == "ready"
-            for k in range(0, audio.size, 16000):
-                await ws.send(encode_frame(audio[k : k + 16000], FrameFormat.NPY))
-                await asyncio.sleep(0.25)
-            await ws.send(json.dumps({"type": "end"}))
-            text = []
-            async for raw in ws:
-                msg = json.loads(raw)
-                if msg["type"] == "transcript":
-                    text.append(msg["text"])
-                elif msg["type"] == "done":
-                    return "".join(text)
-        raise AssertionError("no done")
+        return transcribe_over_ws(url, audio, 0.25)
 
     async def both() -> list[str]:
         return await asyncio.gather(transcribe("en", "&task=translate"), transcribe("de", ""))
