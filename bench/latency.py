@@ -38,6 +38,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jiwer
 import numpy as np
 
 BENCH = Path(__file__).resolve().parent
@@ -297,28 +298,52 @@ def deletions(ref: list[str], hyp: list[str]) -> int:
     return len(_deleted(ref, hyp) & {i for i, w in enumerate(ref) if _is_word(w)})
 
 
+@dataclass
+class _Run:
+    """A run of equal words, or of edits between two such runs, of a minimal-edit alignment."""
+
+    same: bool
+    ref: range
+    hyp: range
+    deleted: list[int] = field(default_factory=list)  # ref words the alignment deletes
+
+
+def _runs(ref: list[str], hyp: list[str]) -> list[_Run]:
+    """jiwer's Levenshtein alignment in runs. A run of edits spelling the same letters with
+    other spaces ("may be" / "maybe") counts as the same words. (difflib's longest-block
+    matching misaligned whole stretches of the meeting recording, where short words repeat.)"""
+    if not ref or not hyp:
+        return [_Run(False, range(len(ref)), range(len(hyp)), list(range(len(ref))))]
+    runs: list[_Run] = []
+    for chunk in jiwer.process_words(" ".join(ref), " ".join(hyp)).alignments[0]:
+        r = range(chunk.ref_start_idx, chunk.ref_end_idx)
+        h = range(chunk.hyp_start_idx, chunk.hyp_end_idx)
+        if chunk.type == "equal":
+            runs.append(_Run(True, r, h))
+            continue
+        if not runs or runs[-1].same:
+            runs.append(_Run(False, r, h))
+        else:
+            last = runs[-1]
+            last.ref, last.hyp = range(last.ref.start, r.stop), range(last.hyp.start, h.stop)
+        if chunk.type == "delete":
+            runs[-1].deleted += list(r)
+    for run in runs:
+        if not run.same and _same_letters(
+            ref[run.ref.start : run.ref.stop], hyp[run.hyp.start : run.hyp.stop]
+        ):
+            run.same, run.deleted = True, []
+    return runs
+
+
 def _deleted(ref: list[str], hyp: list[str]) -> set[int]:
-    """Indices of the ``ref`` words that ``hyp`` deletes (a replacement by fewer words deletes
-    the rest)."""
-    out: set[int] = set()
-    matcher = difflib.SequenceMatcher(a=ref, b=hyp, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "delete":
-            out.update(range(i1, i2))
-        elif op == "replace" and not _same_letters(ref[i1:i2], hyp[j1:j2]):
-            extra = (i2 - i1) - (j2 - j1)
-            out.update(range(i2 - max(0, extra), i2))
-    return out
+    """Indices of the ``ref`` words that ``hyp`` deletes (not replaces)."""
+    return {i for run in _runs(ref, hyp) for i in run.deleted}
 
 
 def _heard(ref: list[str], hyp: list[str]) -> set[int]:
     """Indices of the ``ref`` words that ``hyp`` has."""
-    out: set[int] = set()
-    matcher = difflib.SequenceMatcher(a=ref, b=hyp, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal" or (op == "replace" and _same_letters(ref[i1:i2], hyp[j1:j2])):
-            out.update(range(i1, i2))
-    return out
+    return {i for run in _runs(ref, hyp) if run.same for i in run.ref}
 
 
 def lost_words(ref: list[str], offline: list[str], stream: list[str]) -> tuple[int, int]:
