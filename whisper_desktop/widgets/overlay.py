@@ -36,6 +36,7 @@ __all__ = ["REMOTE_COLORS", "CaptionOverlay", "OverlayStyle", "default_geometry"
 FADE_OUT_SECONDS = 1.0
 LABEL_COLUMN_CHARS = 8  # the label column is this many average characters wide...
 LABEL_COLUMN_SHARE = 0.25  # ...but never more than this share of the window
+WIDEST_LABELS = ("System", "Phone 10", "Browser 10")  # short names (source_names) fit whole
 PAD = 12
 ROW_GAP = PAD // 2
 LISTENING = "Listening…"
@@ -205,7 +206,10 @@ class CaptionOverlay(QWidget):
         text_font, label_font = self._fonts()
         tm, lm = QFontMetrics(text_font), QFontMetrics(label_font)
         label_w = min(
-            max(lm.horizontalAdvance("System"), lm.averageCharWidth() * LABEL_COLUMN_CHARS),
+            max(
+                *(lm.horizontalAdvance(name) for name in WIDEST_LABELS),
+                lm.averageCharWidth() * LABEL_COLUMN_CHARS,
+            ),
             int(self.width() * LABEL_COLUMN_SHARE),
         )
         text_x = PAD + label_w + PAD
