@@ -47,6 +47,7 @@ from tests.support.desktop_env import (  # noqa: E402
     missing_binaries,
     resample_wav,
 )
+from tests.support.repeats import longest_run, sentences  # noqa: E402
 
 log = logging.getLogger("soak")
 SPEECH = Path(os.environ.get("WHISPER_DESKTOP_SPEECH_DIR", ROOT.parent / "shared" / "speech"))
@@ -64,7 +65,6 @@ MIC_PLAYLIST = [
 MAX_REPEATS = 2  # a sentence said more than twice in a row is a loop
 MAX_TOKEN_REPEATS = 5  # "no, no, no" is speech; the same word six times in a row is a loop
 SANE_UTTERANCE_CHARS = 600
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 LAG_SKIP = re.compile(r"fell behind; skipped")
 
 
@@ -116,26 +116,6 @@ def rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
-
-
-def normalized(sentence: str) -> str:
-    return " ".join(re.sub(r"[^\w\s']", " ", sentence.lower()).split())
-
-
-def sentences(texts: list[str]) -> list[str]:
-    out: list[str] = []
-    for text in texts:
-        out += [s for s in (normalized(p) for p in SENTENCE_END.split(text.strip())) if s]
-    return out
-
-
-def longest_run(items: list[str]) -> tuple[int, str]:
-    best, best_item, run = 0, "", 0
-    for i, item in enumerate(items):
-        run = run + 1 if i and items[i - 1] == item else 1
-        if run > best:
-            best, best_item = run, item
-    return best, best_item
 
 
 def history_figures(db: Path) -> dict[str, dict]:

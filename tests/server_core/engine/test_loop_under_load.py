@@ -11,7 +11,6 @@ speech after the meeting must be transcribed.
 from __future__ import annotations
 
 import csv
-import re
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from server_core.config import SAMPLE_RATE, DecodeOptions, EngineConfig
 from server_core.engine import Engine
 from server_core.events import TranscriptEvent
 from server_core.wer import normalize
+from tests.support.repeats import longest_run, sentences
 from tests.support.streaming import Collected, in_threads
 
 pytestmark = [pytest.mark.model, pytest.mark.timeout(300)]
@@ -50,25 +50,6 @@ def utterances(events: list[TranscriptEvent]) -> list[str]:
     if current.strip():
         out.append(current.strip())
     return out
-
-
-def sentences(texts: list[str]) -> list[str]:
-    out = []
-    for text in texts:
-        for part in re.split(r"(?<=[.!?])\s+", text):
-            words = " ".join(re.sub(r"[^\w\s']", " ", part.lower()).split())
-            if words:
-                out.append(words)
-    return out
-
-
-def longest_run(items: list[str]) -> tuple[int, str]:
-    best, best_item, run = 0, "", 0
-    for i, item in enumerate(items):
-        run = run + 1 if i and items[i - 1] == item else 1
-        if run > best:
-            best, best_item = run, item
-    return best, best_item
 
 
 def clean_reference(speech_dir: Path) -> str:
