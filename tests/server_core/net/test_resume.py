@@ -49,8 +49,11 @@ def engine():
     e.stop(flush=False)
 
 
-def client_over_cut_connection(engine, grace: float, wav: Path) -> tuple[int, str, str, int]:
-    """The example client streams ``wav`` through a proxy that cuts the connection once."""
+def client_over_cut_connection(
+    engine, grace: float, wav: Path, cut_when=None
+) -> tuple[int, str, str, int]:
+    """The example client streams ``wav`` through a proxy that cuts the connection once:
+    when ``cut_when()`` holds (by default, once the server has over 2 s of audio)."""
     server = serve(engine, grace)
     proxy = CuttableProxy(server.port)
     result: dict = {}
@@ -64,7 +67,9 @@ def client_over_cut_connection(engine, grace: float, wav: Path) -> tuple[int, st
     try:
         t = threading.Thread(target=run)
         t.start()
-        assert wait_for(lambda: engine.sessions() and engine.sessions()[0].received_seconds > 2)
+        assert wait_for(
+            cut_when or (lambda: engine.sessions() and engine.sessions()[0].received_seconds > 2)
+        )
         assert proxy.cut() == 1
         t.join(30)
         assert not t.is_alive()
@@ -231,33 +236,14 @@ def test_a_new_session_after_a_lost_one_gets_the_audio_after_the_last_text(
     """A server that cannot resume (here resume is off; in a cluster, the replica died): the
     client sends the audio after its last text again, so the words of the whole file arrive,
     each once, though a part-word of audio had reached the old session when it was cut."""
-    server = serve(engine, 0.0)
-    proxy = CuttableProxy(server.port)
-    result: dict = {}
-    wav = write_wav(tmp_path / "six.wav", 6.0)
-
-    def run() -> None:
-        out, err = io.StringIO(), io.StringIO()
-        with redirect_stdout(out), redirect_stderr(err):
-            code = cli.main(["--server", proxy.url, "--file", str(wav), "--speed", "3"])
-        result["run"] = (code, out.getvalue(), err.getvalue())
 
     def mid_word() -> bool:
         sessions = engine.sessions()
         heard = sessions[0].received_seconds if sessions else 0.0
         return heard > 2 and round(heard % 0.5, 3) not in (0.0, 0.5)
 
-    try:
-        t = threading.Thread(target=run)
-        t.start()
-        assert wait_for(mid_word)
-        assert proxy.cut() == 1
-        t.join(30)
-        assert not t.is_alive()
-    finally:
-        proxy.close()
-        server.stop()
-    code, out, err = result["run"]
+    wav = write_wav(tmp_path / "six.wav", 6.0)
+    code, out, err, _ = client_over_cut_connection(engine, 0.0, wav, cut_when=mid_word)
     assert code == 0, err
     words = [w for w in out.split() if w.startswith("w")]
     assert len(words) == 12, out  # 6 s of 0.5 s words: none lost to the cut
