@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
-from tests.support import ROOT
+from tests.support.app_process import app_settled
 from whisper_desktop.i18n import install_translators, translations_dir, ui_language
 from whisper_desktop.settings import Settings
 from whisper_desktop.widgets.history_window import HistoryWindow
@@ -94,29 +89,7 @@ def test_english_locale_keeps_english(qtbot, language) -> None:
     [("de_DE.UTF-8", "Whisper Desktop – Problem"), ("en_US.UTF-8", "Whisper Desktop — problem")],
 )
 def test_the_app_starts_in_the_locales_language(tmp_path: Path, lang: str, title: str) -> None:
-    state = tmp_path / "state.json"
     env = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES")}
-    env.update(QT_QPA_PLATFORM="offscreen", WHISPER_DESKTOP_STATE_FILE=str(state), LANG=lang)
-    argv = [sys.executable, "-m", "whisper_desktop", "--data-dir", str(tmp_path / "data"),
-            "--model", "no-such-model", "--no-server"]  # fmt: skip
-    app = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        st: dict = {}
-        while time.monotonic() < deadline:
-            try:
-                st = json.loads(state.read_text())
-            except (OSError, ValueError):
-                st = {}
-            if st.get("state") == "error":
-                break
-            time.sleep(0.2)
-        assert st.get("state") == "error", st
+    env.update(QT_QPA_PLATFORM="offscreen", LANG=lang)
+    with app_settled(tmp_path / "data", tmp_path / "state.json", env) as st:
         assert st["tooltip"].splitlines()[0] == title
-        app.send_signal(signal.SIGTERM)
-        assert app.wait(10) == 0
-    finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait()

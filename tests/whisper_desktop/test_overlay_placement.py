@@ -128,37 +128,14 @@ def _run_app_once(tmp_path: Path, platform: str) -> tuple[list[int], str]:
     screen it says it is on."""
     import json
     import os
-    import signal
-    import subprocess
-    import sys
     import time
 
-    from tests.support import ROOT
+    from tests.support.app_process import app_settled
 
     state = tmp_path / "state.json"
-    state.unlink(missing_ok=True)
-    env = {**os.environ, "QT_QPA_PLATFORM": platform, "WHISPER_DESKTOP_STATE_FILE": str(state)}
-    argv = [sys.executable, "-m", "whisper_desktop", "--data-dir", str(tmp_path / "data"),
-            "--model", "no-such-model", "--no-server"]  # fmt: skip
-    app = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        st: dict = {}
-        while time.monotonic() < deadline and st.get("state") != "error":
-            time.sleep(0.2)
-            try:
-                st = json.loads(state.read_text())
-            except (OSError, ValueError):
-                st = {}
-        assert st.get("state") == "error", st
+    env = {**os.environ, "QT_QPA_PLATFORM": platform}
+    with app_settled(tmp_path / "data", state, env):
         time.sleep(1.0)  # let a geometry save (if any) happen
-        app.send_signal(signal.SIGTERM)
-        assert app.wait(10) == 0
-    finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait()
     log = (tmp_path / "data" / "whisper-desktop.log").read_text()
     placed = [line for line in log.splitlines() if "overlay on screen" in line][-1]
     return json.loads(state.read_text())["overlay"]["geometry"], placed
