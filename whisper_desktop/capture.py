@@ -1,4 +1,5 @@
-"""The desktop's captures: :class:`server_core.audio.sources.Capture` behind Qt signals.
+"""The desktop's captures: :class:`server_core.audio.sources.Capture` behind Qt signals, and the
+echo handling between them.
 
 The sources themselves (microphone, loopback) and the supervision live in server_core, without
 Qt, so the example client uses the same code. Sources are injected, so tests can replay audio.
@@ -6,9 +7,21 @@ Qt, so the example client uses the same code. Sources are injected, so tests can
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from server_core.audio.echo import EchoCanceller, EchoUnavailable
+from server_core.audio.echo_guard import EchoGuard
 from server_core.audio.sources import AudioSource, Capture, CaptureState, Sink
+from server_core.events import TranscriptEvent
+
+log = logging.getLogger(__name__)
+
+USER = "user"  # the microphone's client id
+SYSTEM = "system"  # the system audio's
 
 
 class CaptureWorker(QObject):
@@ -51,3 +64,81 @@ class CaptureWorker(QObject):
 
     def is_running(self) -> bool:
         return self._capture.is_running()
+
+
+class EchoControl:
+    """Echo between the desktop's two captures: the microphone hears the speakers.
+
+    On the audio, the system capture's blocks are the far-end reference of an
+    :class:`EchoCanceller` that cleans the microphone before the engine hears it; on the text,
+    an :class:`EchoGuard` keeps microphone utterances that repeat the system audio's words off
+    the "You" row. No Qt here: the controller asks for sinks and passes transcripts through.
+    """
+
+    def __init__(
+        self,
+        enabled: bool,
+        canceller_factory: Callable[[Sink], EchoCanceller] = EchoCanceller,
+    ) -> None:
+        self.enabled = enabled
+        self._factory = canceller_factory
+        self._canceller: EchoCanceller | None = None
+        self.guard: EchoGuard[TranscriptEvent] = EchoGuard()
+        self.problem = ""  # why the canceller is not running, for people
+
+    @property
+    def cancelling(self) -> bool:
+        return self._canceller is not None
+
+    def mic_sink(self, feeder: Sink) -> Sink:
+        """Where the microphone's audio goes: through a new canceller, or straight on."""
+        self.mic_stopped()
+        if not self.enabled:
+            return feeder
+        try:
+            self._canceller = self._factory(feeder)
+        except EchoUnavailable as exc:
+            self.problem = str(exc)
+            log.warning("no echo cancellation: %s", exc)
+            return feeder
+        self.problem = ""
+        return self._canceller.near
+
+    def system_sink(self, feeder: Sink) -> Sink:
+        """The system audio goes to its session and, as the reference, to the canceller."""
+
+        def tee(chunk: np.ndarray) -> None:
+            feeder(chunk)
+            canceller = self._canceller  # swapped on the GUI thread; one read here
+            if canceller is not None:
+                canceller.far(chunk)
+
+        return tee
+
+    def mic_stopped(self) -> None:
+        canceller, self._canceller = self._canceller, None
+        if canceller is not None:
+            canceller.close(timeout=0.5)
+
+    def transcript(self, ev: TranscriptEvent, now: float) -> list[TranscriptEvent]:
+        """The events to show for ``ev``: the guard's verdict on the microphone's words."""
+        if not self.enabled:
+            return [ev]
+        if ev.client_id == SYSTEM:
+            return [ev, *self.guard.system(ev.text, now)]
+        if ev.client_id == USER:
+            return self.guard.user(ev, ev.text, ev.final, now)
+        return [ev]
+
+    def tick(self, now: float) -> list[TranscriptEvent]:
+        return self.guard.tick(now) if self.enabled else []
+
+    def stats(self) -> dict[str, object]:
+        canceller = self._canceller
+        return {
+            "enabled": self.enabled,
+            "cancelling": canceller is not None,
+            "problem": self.problem,
+            "canceller": canceller.stats.as_dict() if canceller is not None else None,
+            "guard_dropped_words": self.guard.dropped_words,
+        }

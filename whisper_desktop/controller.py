@@ -29,7 +29,7 @@ from server_core.events import NoticeEvent, TranscriptEvent
 from server_core.model_names import official_names
 from whisper_desktop import autostart
 from whisper_desktop.audio_devices import list_input_choices
-from whisper_desktop.capture import CaptureWorker
+from whisper_desktop.capture import SYSTEM, USER, CaptureWorker, EchoControl
 from whisper_desktop.history.recorder import HistoryRecorder
 from whisper_desktop.history.store import HistoryStore
 from whisper_desktop.host import EngineHost, HostState
@@ -92,9 +92,15 @@ def screen_info(screen: QScreen) -> ScreenInfo:
     )
 
 
+ECHO_REFERENCE_BLOCK_SECONDS = 0.02  # the canceller waits for the system audio: short blocks
+ECHO_TICK_MS = 250
+
+
 def make_source(client_id: str, settings: Settings) -> MicSource | LoopbackSource:
-    if client_id == "user":
+    if client_id == USER:
         return MicSource(settings.mic_device)
+    if settings.echo_cancellation:
+        return LoopbackSource(settings.loopback_speaker, ECHO_REFERENCE_BLOCK_SECONDS)
     return LoopbackSource(settings.loopback_speaker)
 
 
@@ -151,6 +157,7 @@ class DesktopApp:
             enabled=self.settings.history_enabled,
         )
         self.captures: dict[str, CaptureWorker] = {}
+        self.echo = EchoControl(self.settings.echo_cancellation)
         self.capture_states: dict[str, tuple[str, str]] = {}
         self.remote_clients: list[str] = []
         self.host_detail = ""
@@ -206,6 +213,8 @@ class DesktopApp:
         h.reconfigure_failed.connect(lambda msg: self._problem("Could not switch the model", msg))
         h.stopped.connect(self._finish)
 
+        self._echo_timer = QTimer(interval=ECHO_TICK_MS)
+        self._echo_timer.timeout.connect(self._echo_tick)
         self._history_refresh = QTimer(singleShot=True, interval=800)
         self._history_refresh.timeout.connect(self._refresh_history)
         self._state_file = os.environ.get(STATE_FILE_ENV)
@@ -224,6 +233,7 @@ class DesktopApp:
         self.refresh_status()
         if self._state_file:
             self._state_timer.start()
+        self._echo_timer.start()
         self.host.start(self.settings.host_config(self._tls_dir))
 
     def quit(self) -> None:
@@ -245,6 +255,8 @@ class DesktopApp:
         self.finished = True
         for worker in self.captures.values():
             worker.stop(timeout=0.2)
+        self.echo.mic_stopped()
+        self._echo_timer.stop()
         self.recorder.close_all()
         self.store.close()
         self.qsettings.sync()
@@ -274,18 +286,32 @@ class DesktopApp:
         task = self.settings.mic_task if client_id == "user" else self.settings.system_task
         self.host.open_local(client_id, task)
         worker = CaptureWorker(
-            client_id, self.source_factory(client_id, self.settings), self.host.feeder(client_id)
+            client_id, self.source_factory(client_id, self.settings), self._capture_sink(client_id)
         )
         worker.state_changed.connect(self._capture_state)
         worker.level.connect(self._level)
         self.captures[client_id] = worker
         worker.start()
 
+    def _capture_sink(self, client_id: str) -> Callable[[Any], None]:
+        feeder = self.host.feeder(client_id)
+        if client_id == SYSTEM:
+            return self.echo.system_sink(feeder)
+        if client_id != USER:
+            return feeder
+        had_problem = self.echo.problem
+        sink = self.echo.mic_sink(feeder)
+        if self.echo.problem and self.echo.problem != had_problem:
+            self._problem("Echo cancellation is off", self.echo.problem)
+        return sink
+
     def _stop_capture(self, client_id: str) -> None:
         worker = self.captures.pop(client_id, None)
         if worker is not None:
             worker.stop(timeout=0)
             self.main_window.levels.set_level(client_id, 0.0)
+        if client_id == USER:
+            self.echo.mic_stopped()
         self.capture_states.pop(client_id, None)
         self.host.close_local(client_id)
 
@@ -328,6 +354,14 @@ class DesktopApp:
         self.refresh_status()
 
     def _transcript(self, ev: TranscriptEvent) -> None:
+        for shown in self.echo.transcript(ev, time.monotonic()):
+            self._show_transcript(shown)
+
+    def _echo_tick(self) -> None:
+        for shown in self.echo.tick(time.monotonic()):
+            self._show_transcript(shown)
+
+    def _show_transcript(self, ev: TranscriptEvent) -> None:
         log.debug(
             "%s %+.2fs audio %.2f-%.2f final=%s %r",
             ev.client_id,
@@ -594,6 +628,7 @@ class DesktopApp:
         if not changed:
             return
         self.settings = new
+        self.echo.enabled = new.echo_cancellation
         self._persist({name: getattr(new, name) for name in changed}, update=False)
         if "model" in changed or new.effective_language != old.effective_language:
             model = new.model if "model" in changed else None
@@ -612,7 +647,7 @@ class DesktopApp:
                 self._stop_capture(cid)
                 if self.host.is_ready():
                     self._start_capture(cid)
-            elif device in changed and getattr(new, enabled):
+            elif (device in changed or "echo_cancellation" in changed) and getattr(new, enabled):
                 self._restart_capture(cid)
         if "device" in changed:  # the engine takes its device when it starts
             log.info("device %s: used from the next start", new.device)
@@ -736,6 +771,7 @@ class DesktopApp:
                 "geometry": [g.x(), g.y(), g.width(), g.height()],
                 "sources": self.overlay.snapshot(),
             },
+            "echo": self.echo.stats(),
             "quitting": self.quitting,
         }
 

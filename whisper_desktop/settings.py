@@ -45,6 +45,7 @@ class Key(str, Enum):
     MIC_TASK = "capture/mic_task"
     SYSTEM_TASK = "capture/system_task"
     LOOPBACK_SPEAKER = "capture/loopback_speaker"
+    ECHO_CANCELLATION = "capture/echo_cancellation"
     SERVER_ENABLED = "server/enabled"
     HOST = "server/host"
     PORT = "server/port"
@@ -108,6 +109,8 @@ class Settings:
     # per source: "transcribe", or "translate" (into English), e.g. a foreign call translated
     mic_task: str = field(default="transcribe", metadata=_key(Key.MIC_TASK))
     system_task: str = field(default="transcribe", metadata=_key(Key.SYSTEM_TASK))
+    # the microphone hears the speakers: cancel that echo, with the system audio as reference
+    echo_cancellation: bool = field(default=True, metadata=_key(Key.ECHO_CANCELLATION))
     server_enabled: bool = field(default=True, metadata=_key(Key.SERVER_ENABLED))
     host: str = field(default=LOOPBACK_HOST, metadata=_key(Key.HOST))
     port: int = field(default=DEFAULT_PORT, metadata=_key(Key.PORT))

@@ -175,8 +175,10 @@ class MicSource:
 class LoopbackSource:
     """What a speaker plays, recorded from its monitor through soundcard."""
 
-    def __init__(self, speaker: str = "") -> None:
+    def __init__(self, speaker: str = "", block_seconds: float = BLOCK_SECONDS) -> None:
         self.speaker = speaker
+        # short blocks when an echo canceller waits for this audio as its reference
+        self.block_seconds = block_seconds
         self._name = speaker or "default speaker"
 
     def describe(self) -> str:
@@ -195,15 +197,13 @@ class LoopbackSource:
                 spk = sc.default_speaker()
             self._name = str(spk.name)
             mic = sc.get_microphone(id=str(spk.name), include_loopback=True)
-            recorder = mic.recorder(
-                samplerate=SAMPLE_RATE, channels=1, blocksize=int(SAMPLE_RATE * BLOCK_SECONDS)
-            )
+            n = int(SAMPLE_RATE * self.block_seconds)
+            recorder = mic.recorder(samplerate=SAMPLE_RATE, channels=1, blocksize=n)
         except DeviceError:
             raise
         except Exception as exc:
             raise DeviceError(f"system audio unavailable: {type(exc).__name__}: {exc}") from exc
         log.info("system audio: loopback of %s (%s)", self._name, mic.name)
-        n = int(SAMPLE_RATE * BLOCK_SECONDS)
         checked = time.monotonic()
         with recorder as rec:
             while not stop.is_set():

@@ -189,6 +189,17 @@ class SettingsDialog(QDialog):
         _fill_devices(self.loopback_speaker, speakers, settings.loopback_speaker)
         self.mic_task = _task_box(settings.mic_task)
         self.system_task = _task_box(settings.system_task)
+        self.echo_cancellation = QCheckBox(
+            self.tr("Echo cancellation: keep the speakers out of the microphone")
+        )
+        self.echo_cancellation.setChecked(settings.echo_cancellation)
+        self.echo_cancellation.setToolTip(
+            self.tr(
+                "Without headphones the microphone hears what the speakers play. This removes "
+                "it, using the system audio, so each sentence is captioned once. Headphones "
+                "still help."
+            )
+        )
         audio_box = QGroupBox(self.tr("Audio"))
         af = QFormLayout(audio_box)
         af.addRow(self.mic_enabled)
@@ -197,6 +208,7 @@ class SettingsDialog(QDialog):
         af.addRow(self.system_enabled)
         af.addRow(self.tr("Speaker to capture"), self.loopback_speaker)
         af.addRow(self.tr("Its text"), self.system_task)
+        af.addRow(self.echo_cancellation)
 
         # History
         self.history_enabled = QCheckBox(self.tr("Keep a transcript history on this computer"))
@@ -383,6 +395,7 @@ class SettingsDialog(QDialog):
             mic_device=self.mic_device.currentData() or SYSTEM_DEFAULT,
             system_enabled=self.system_enabled.isChecked(),
             loopback_speaker=self.loopback_speaker.currentData() or SYSTEM_DEFAULT,
+            echo_cancellation=self.echo_cancellation.isChecked(),
             server_enabled=self.server_enabled.isChecked(),
             host=self.host.text().strip() or LOOPBACK_HOST,
             port=self.port.value(),

@@ -1,0 +1,357 @@
+"""Echo cancellation of the microphone, with the captured system audio as the far-end reference.
+
+Without headphones the microphone also hears the speakers, so what the "System" source plays
+comes back in the "You" source. WebRTC's echo canceller (AEC3, through the ``livekit``
+package's ``AudioProcessingModule``) removes it, given the far end (what was played) a little
+before the near end (what the microphone heard) in 10 ms frames.
+
+The two captures run on their own threads with their own clocks and block sizes, so this module
+puts both on one timeline before the canceller sees them:
+
+- each block is stamped with the time it arrived, smoothed into a steady per-stream clock
+  (:class:`StreamClock`): two device clocks that drift apart stay aligned, because the stamps
+  follow this machine's clock, not the devices' sample counts;
+- a near frame stamped ``t`` is processed once the far end has arrived up to ``t + lead``
+  (far frames first, in time order), so the canceller always sees the reference before the
+  echo; the canceller's own delay estimator then finds the acoustic delay (0.3 s and more);
+- when the far end is idle (no system capture, or a loopback that delivers nothing while
+  nothing plays), a near frame waits at most ``max_wait`` and then passes through untouched.
+
+Both streams must already be 16 kHz mono float32 (the sources resample and down-mix).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Optional, Protocol
+
+import numpy as np
+
+from server_core.config import SAMPLE_RATE
+
+log = logging.getLogger(__name__)
+
+FRAME = SAMPLE_RATE // 100  # the canceller takes 10 ms frames
+FRAME_SECONDS = FRAME / SAMPLE_RATE
+Sink = Callable[[np.ndarray], None]
+FAR_KEEP_SECONDS = 1.0  # far audio kept ahead of the microphone's, at most
+INSTALL_HINT = "echo cancellation needs the livekit package: pip install 'livekit>=1.0'"
+
+
+class EchoUnavailable(RuntimeError):
+    """The canceller's library is missing or does not load on this machine."""
+
+
+class FrameProcessor(Protocol):
+    """A canceller on 10 ms int16 frames: far frames in, near frames cleaned in place."""
+
+    def far(self, frame: np.ndarray) -> None: ...
+
+    def near(self, frame: np.ndarray) -> np.ndarray: ...
+
+
+class WebRtcProcessor:
+    """WebRTC AEC3 through ``livekit.rtc.AudioProcessingModule`` (echo cancellation only:
+    noise suppression, gain control and the high-pass filter would change the speech that
+    Whisper hears)."""
+
+    def __init__(self) -> None:
+        try:
+            from livekit import rtc
+        except Exception as exc:  # ImportError, or the native library failing to load
+            raise EchoUnavailable(f"{INSTALL_HINT} ({type(exc).__name__}: {exc})") from None
+        self._rtc = rtc
+        self._apm = rtc.AudioProcessingModule(echo_cancellation=True)
+
+    def _frame(self, frame: np.ndarray):
+        return self._rtc.AudioFrame(frame.tobytes(), SAMPLE_RATE, 1, FRAME)
+
+    def far(self, frame: np.ndarray) -> None:
+        self._apm.process_reverse_stream(self._frame(frame))
+
+    def near(self, frame: np.ndarray) -> np.ndarray:
+        f = self._frame(frame)
+        # our timeline already puts the far end ahead; AEC3 estimates the rest of the delay
+        self._apm.set_stream_delay_ms(0)
+        self._apm.process_stream(f)
+        return np.frombuffer(bytes(f.data), dtype=np.int16)
+
+
+@dataclass(frozen=True)
+class EchoOptions:
+    lead_seconds: float = 0.01  # the far end reaches the canceller this much before the near
+    max_wait_seconds: float = 0.1  # a near frame waits at most this long for the far end
+    far_idle_seconds: float = 0.5  # far end silent this long: near frames pass untouched
+
+
+class StreamClock:
+    """The capture time of a stream's samples, from the arrival times of its blocks.
+
+    Arrival times jitter with thread scheduling; the clock advances by the samples' duration
+    and is pulled a little towards each arrival, so it follows this machine's clock (and thus
+    the other stream's) without the jitter. After a gap (a loopback that stopped delivering
+    while nothing played) it starts over from the arrival.
+    """
+
+    PULL = 0.05
+    RESYNC_SECONDS = 0.2
+
+    def __init__(self) -> None:
+        self.end: Optional[float] = None  # the capture time of the end of the last block
+
+    def stamp(self, samples: int, arrived: float) -> float:
+        """The capture time of this block's first sample."""
+        duration = samples / SAMPLE_RATE
+        expected = None if self.end is None else self.end + duration
+        if expected is None or abs(arrived - expected) > self.RESYNC_SECONDS:
+            end = arrived
+        else:
+            end = expected + self.PULL * (arrived - expected)
+        self.end = end
+        return end - duration
+
+
+@dataclass
+class EchoStats:
+    near_seconds: float = 0.0
+    far_seconds: float = 0.0
+    passed_seconds: float = 0.0  # near audio that went through untouched (far idle)
+    late_seconds: float = 0.0  # near audio cancelled before its far end had all arrived
+    compute_seconds: float = 0.0
+    hold_seconds_sum: float = 0.0  # per near block: arrival to the release of its last sample
+    hold_seconds_max: float = 0.0
+    blocks: int = 0
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "near_seconds": round(self.near_seconds, 2),
+            "far_seconds": round(self.far_seconds, 2),
+            "passed_seconds": round(self.passed_seconds, 2),
+            "late_seconds": round(self.late_seconds, 2),
+            "compute_per_audio_second": round(self.compute_seconds / self.near_seconds, 4)
+            if self.near_seconds
+            else 0.0,
+            "hold_ms_mean": round(1000 * self.hold_seconds_sum / self.blocks, 1)
+            if self.blocks
+            else 0.0,
+            "hold_ms_max": round(1000 * self.hold_seconds_max, 1),
+        }
+
+
+@dataclass
+class _Pending:
+    """Samples of one stream, not yet framed or processed, with the time of the first."""
+
+    start: float = 0.0
+    samples: deque[np.ndarray] = field(default_factory=deque)
+    count: int = 0
+    held_since: deque[tuple[int, float]] = field(default_factory=deque)  # (sample end, arrival)
+
+    def add(self, chunk: np.ndarray, start: float, arrived: float) -> None:
+        end = self.start + self.count / SAMPLE_RATE
+        if self.count == 0 or abs(start - end) > StreamClock.RESYNC_SECONDS:
+            self.start = start - self.count / SAMPLE_RATE  # what waits comes just before
+        self.samples.append(chunk)
+        self.count += chunk.size
+        self.held_since.append((self.count, arrived))
+
+    def take(self, n: int) -> np.ndarray:
+        out = np.empty(n, np.float32)
+        got = 0
+        while got < n:
+            head = self.samples[0]
+            k = min(n - got, head.size)
+            out[got : got + k] = head[:k]
+            if k == head.size:
+                self.samples.popleft()
+            else:
+                self.samples[0] = head[k:]
+            got += k
+        self.count -= n
+        self.start += n / SAMPLE_RATE
+        self.held_since = deque((end - n, t) for end, t in self.held_since)
+        return out
+
+    def released(self) -> list[float]:
+        """Arrival times of the blocks whose last sample has been taken."""
+        done = []
+        while self.held_since and self.held_since[0][0] <= 0:
+            done.append(self.held_since.popleft()[1])
+        return done
+
+
+@dataclass
+class _Work:
+    """Frames for the canceller: ``far[k]`` goes in before ``near[far_before[k]]``."""
+
+    near: list[np.ndarray] = field(default_factory=list)
+    far: list[np.ndarray] = field(default_factory=list)
+    far_before: list[int] = field(default_factory=list)
+    cancel: bool = True
+
+
+def _to_int16(x: np.ndarray) -> np.ndarray:
+    return (np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
+class EchoCanceller:
+    """Takes the microphone (``near``) and the system audio (``far``) from their capture
+    threads and hands the microphone, echo removed, to ``sink`` from its own thread."""
+
+    def __init__(
+        self,
+        sink: Sink,
+        options: EchoOptions = EchoOptions(),
+        processor_factory: Callable[[], FrameProcessor] = WebRtcProcessor,
+        clock: Callable[[], float] = time.monotonic,
+        name: str = "echo",
+    ) -> None:
+        self._sink = sink
+        self.options = options
+        self._processor = processor_factory()  # raises EchoUnavailable
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._near = _Pending()
+        self._far = _Pending()
+        self._near_clock = StreamClock()
+        self._far_clock = StreamClock()
+        self._far_seen: Optional[float] = None  # arrival of the last far block
+        self._stop = False
+        self.stats = EchoStats()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    # -- the capture threads -----------------------------------------------------------------
+
+    def near(self, chunk: np.ndarray) -> None:
+        self._push(self._near, self._near_clock, chunk, far=False)
+
+    def far(self, chunk: np.ndarray) -> None:
+        self._push(self._far, self._far_clock, chunk, far=True)
+
+    def _push(self, pending: _Pending, clock: StreamClock, chunk: np.ndarray, far: bool) -> None:
+        chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
+        if chunk.size == 0:
+            return
+        now = self._clock()
+        with self._cond:
+            if self._stop:
+                return
+            start = clock.stamp(chunk.size, now)
+            if far:
+                self._far_seen = now
+                self.stats.far_seconds += chunk.size / SAMPLE_RATE
+            else:
+                self.stats.near_seconds += chunk.size / SAMPLE_RATE
+            pending.add(chunk, start, now)
+            self._cond.notify()
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Deliver what the microphone gave so far, then stop."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    # -- the canceller's thread ------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                work = self._ready_work()
+                while work is None and not self._stop:
+                    self._cond.wait(self._wait_seconds())
+                    work = self._ready_work()
+                if work is None:  # stopping: the rest of the microphone passes as it is
+                    rest = [self._near.take(self._near.count)] if self._near.count else []
+                    work = _Work(near=rest, cancel=False)
+                    stopping = True
+                else:
+                    stopping = False
+                released = self._near.released()
+            out = self._process(work)
+            now = self._clock()
+            for arrived in released:
+                hold = now - arrived
+                self.stats.blocks += 1
+                self.stats.hold_seconds_sum += hold
+                self.stats.hold_seconds_max = max(self.stats.hold_seconds_max, hold)
+            if out.size:
+                try:
+                    self._sink(out)
+                except Exception as exc:  # the engine side must not stop the canceller
+                    log.debug("echo canceller: sink refused audio: %s", exc)
+            if stopping:
+                return
+
+    def _far_idle(self, now: float) -> bool:
+        return self._far_seen is None or now - self._far_seen > self.options.far_idle_seconds
+
+    def _ready_work(self) -> Optional[_Work]:
+        """The frames that can go now, far and near interleaved in time order (under the
+        lock), or None while the near end must wait for the far end."""
+        if self._near.count < FRAME:
+            return None
+        now = self._clock()
+        lead = self.options.lead_seconds
+        far_end = self._far.start + self._far.count / SAMPLE_RATE
+        whole = self._near.count // FRAME
+        ready = 0  # near frames whose far end (up to their end + lead) is here
+        while ready < whole and far_end >= self._near.start + (ready + 1) * FRAME_SECONDS + lead:
+            ready += 1
+        if ready == 0:
+            if self._far_idle(now):
+                near = [self._near.take(FRAME) for _ in range(whole)]
+                return _Work(near=near, cancel=False)
+            oldest_arrival = self._near.held_since[0][1] if self._near.held_since else now
+            if now - oldest_arrival < self.options.max_wait_seconds:
+                return None
+            ready = whole  # the far end is late: cancel with what it gave so far
+            self.stats.late_seconds += whole * FRAME_SECONDS
+        self._drop_stale_far()
+        work = _Work(cancel=True)
+        for _ in range(ready):
+            near_start = self._near.start
+            while self._far.count >= FRAME and self._far.start <= near_start + lead:
+                work.far_before.append(len(work.near))
+                work.far.append(self._far.take(FRAME))
+            work.near.append(self._near.take(FRAME))
+        return work
+
+    def _drop_stale_far(self) -> None:
+        """Far audio much older than the microphone's (the microphone stalled, or started
+        late) is no reference for anything it will still hear."""
+        stale = self._near.start - FAR_KEEP_SECONDS - self._far.start
+        n = min(int(stale * SAMPLE_RATE) // FRAME * FRAME, self._far.count // FRAME * FRAME)
+        if n > 0:
+            self._far.take(n)
+
+    def _wait_seconds(self) -> float:
+        if not self._near.held_since:
+            return 0.5
+        waited = self._clock() - self._near.held_since[0][1]
+        return max(0.005, min(self.options.max_wait_seconds - waited, 0.05))
+
+    def _process(self, work: _Work) -> np.ndarray:
+        if not work.near:
+            return np.zeros(0, np.float32)
+        if not work.cancel:
+            self.stats.passed_seconds += len(work.near) * FRAME_SECONDS
+            return np.concatenate(work.near)
+        t0 = time.perf_counter()
+        out = np.empty(len(work.near) * FRAME, np.float32)
+        fed = 0
+        for i, frame in enumerate(work.near):
+            while fed < len(work.far) and work.far_before[fed] <= i:
+                self._processor.far(_to_int16(work.far[fed]))
+                fed += 1
+            cleaned = self._processor.near(_to_int16(frame))
+            out[i * FRAME : (i + 1) * FRAME] = cleaned.astype(np.float32) / 32767.0
+        self.stats.compute_seconds += time.perf_counter() - t0
+        return out
