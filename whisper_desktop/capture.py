@@ -85,6 +85,7 @@ class EchoControl:
         self._canceller: EchoCanceller | None = None
         self.guard: EchoGuard[TranscriptEvent] = EchoGuard()
         self.problem = ""  # why the canceller is not running, for people
+        self._last_stats: dict[str, float] | None = None  # of the canceller that ran last
 
     @property
     def cancelling(self) -> bool:
@@ -119,6 +120,7 @@ class EchoControl:
         canceller, self._canceller = self._canceller, None
         if canceller is not None:
             canceller.close(timeout=0.5)
+            self._last_stats = canceller.stats.as_dict()
 
     def transcript(self, ev: TranscriptEvent, now: float) -> list[TranscriptEvent]:
         """The events to show for ``ev``: the guard's verdict on the microphone's words."""
@@ -139,6 +141,6 @@ class EchoControl:
             "enabled": self.enabled,
             "cancelling": canceller is not None,
             "problem": self.problem,
-            "canceller": canceller.stats.as_dict() if canceller is not None else None,
+            "canceller": canceller.stats.as_dict() if canceller is not None else self._last_stats,
             "guard_dropped_words": self.guard.dropped_words,
         }

@@ -92,7 +92,7 @@ def screen_info(screen: QScreen) -> ScreenInfo:
     )
 
 
-ECHO_REFERENCE_BLOCK_SECONDS = 0.02  # the canceller waits for the system audio: short blocks
+ECHO_REFERENCE_BLOCK_SECONDS = 0.01  # the canceller waits for the system audio: short blocks
 ECHO_TICK_MS = 250
 
 

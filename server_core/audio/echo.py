@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 FRAME = SAMPLE_RATE // 100  # the canceller takes 10 ms frames
 FRAME_SECONDS = FRAME / SAMPLE_RATE
 Sink = Callable[[np.ndarray], None]
+ACTIVE_FAR_PEAK = 100  # int16: a far frame this loud is sound the canceller learns from
 FAR_KEEP_SECONDS = 1.0  # far audio kept ahead of the microphone's, at most
 INSTALL_HINT = "echo cancellation needs the livekit package: pip install 'livekit>=1.0'"
 
@@ -67,6 +68,9 @@ class WebRtcProcessor:
             raise EchoUnavailable(f"{INSTALL_HINT} ({type(exc).__name__}: {exc})") from None
         self._rtc = rtc
         self._apm = rtc.AudioProcessingModule(echo_cancellation=True)
+        # our timeline already puts the far end ahead, and AEC3 estimates the rest of the delay
+        # itself: the hint is set once (per frame it would only cost a call into the library)
+        self._apm.set_stream_delay_ms(0)
 
     def _frame(self, frame: np.ndarray):
         return self._rtc.AudioFrame(frame.tobytes(), SAMPLE_RATE, 1, FRAME)
@@ -76,44 +80,52 @@ class WebRtcProcessor:
 
     def near(self, frame: np.ndarray) -> np.ndarray:
         f = self._frame(frame)
-        # our timeline already puts the far end ahead; AEC3 estimates the rest of the delay
-        self._apm.set_stream_delay_ms(0)
         self._apm.process_stream(f)
         return np.frombuffer(bytes(f.data), dtype=np.int16)
 
 
 @dataclass(frozen=True)
 class EchoOptions:
-    lead_seconds: float = 0.01  # the far end reaches the canceller this much before the near
+    lead_seconds: float = 0.02  # the far end reaches the canceller this much before the near
     max_wait_seconds: float = 0.1  # a near frame waits at most this long for the far end
     far_idle_seconds: float = 0.5  # far end silent this long: near frames pass untouched
+    settle_seconds: float = 0.3  # near frames pass while the far end's clock settles
+    warmup_seconds: float = 2.5  # of far-end sound, before the cancelled audio is used
 
 
 class StreamClock:
     """The capture time of a stream's samples, from the arrival times of its blocks.
 
-    Arrival times jitter with thread scheduling; the clock advances by the samples' duration
-    and is pulled a little towards each arrival, so it follows this machine's clock (and thus
-    the other stream's) without the jitter. After a gap (a loopback that stopped delivering
-    while nothing played) it starts over from the arrival.
+    A block arrives some time after its last sample was captured: a steady latency, plus
+    whatever the scheduler and the sound server add now and then. The least ``arrival - stream
+    time`` over the last ``WINDOW_SECONDS`` is the steady part, so the clock ignores late blocks
+    (and the burst that follows a stall), and follows slow drift as the window slides. After a
+    gap in arrivals (a loopback that delivers nothing while nothing plays) it starts over.
     """
 
-    PULL = 0.05
-    RESYNC_SECONDS = 0.2
+    WINDOW_SECONDS = 2.0
+    GAP_SECONDS = 0.5
 
     def __init__(self) -> None:
-        self.end: Optional[float] = None  # the capture time of the end of the last block
+        self._samples = 0  # since the clock (re)started
+        self._last_arrival: Optional[float] = None
+        self._offsets: deque[tuple[float, float]] = deque()  # (stream time, offset), rising
 
     def stamp(self, samples: int, arrived: float) -> float:
         """The capture time of this block's first sample."""
-        duration = samples / SAMPLE_RATE
-        expected = None if self.end is None else self.end + duration
-        if expected is None or abs(arrived - expected) > self.RESYNC_SECONDS:
-            end = arrived
-        else:
-            end = expected + self.PULL * (arrived - expected)
-        self.end = end
-        return end - duration
+        if self._last_arrival is not None and arrived - self._last_arrival > self.GAP_SECONDS:
+            self._samples = 0
+            self._offsets.clear()
+        self._last_arrival = arrived
+        self._samples += samples
+        t = self._samples / SAMPLE_RATE
+        offset = arrived - t
+        while self._offsets and self._offsets[0][0] < t - self.WINDOW_SECONDS:
+            self._offsets.popleft()
+        while self._offsets and self._offsets[-1][1] >= offset:
+            self._offsets.pop()  # never the least again: a later point is as low
+        self._offsets.append((t, offset))
+        return self._offsets[0][1] + t - samples / SAMPLE_RATE
 
 
 @dataclass
@@ -121,7 +133,8 @@ class EchoStats:
     near_seconds: float = 0.0
     far_seconds: float = 0.0
     passed_seconds: float = 0.0  # near audio that went through untouched (far idle)
-    late_seconds: float = 0.0  # near audio cancelled before its far end had all arrived
+    late_seconds: float = 0.0  # near audio passed because its far end came too late
+    warmup_seconds: float = 0.0  # near audio passed while the canceller learnt
     compute_seconds: float = 0.0
     hold_seconds_sum: float = 0.0  # per near block: arrival to the release of its last sample
     hold_seconds_max: float = 0.0
@@ -133,6 +146,7 @@ class EchoStats:
             "far_seconds": round(self.far_seconds, 2),
             "passed_seconds": round(self.passed_seconds, 2),
             "late_seconds": round(self.late_seconds, 2),
+            "warmup_seconds": round(self.warmup_seconds, 2),
             "compute_per_audio_second": round(self.compute_seconds / self.near_seconds, 4)
             if self.near_seconds
             else 0.0,
@@ -153,9 +167,9 @@ class _Pending:
     held_since: deque[tuple[int, float]] = field(default_factory=deque)  # (sample end, arrival)
 
     def add(self, chunk: np.ndarray, start: float, arrived: float) -> None:
-        end = self.start + self.count / SAMPLE_RATE
-        if self.count == 0 or abs(start - end) > StreamClock.RESYNC_SECONDS:
-            self.start = start - self.count / SAMPLE_RATE  # what waits comes just before
+        # the stream's clock places the block; what still waits comes just before it, so the
+        # timeline follows the clock (drift, a late first block) instead of the sample count
+        self.start = start - self.count / SAMPLE_RATE
         self.samples.append(chunk)
         self.count += chunk.size
         self.held_since.append((self.count, arrived))
@@ -193,6 +207,7 @@ class _Work:
     far: list[np.ndarray] = field(default_factory=list)
     far_before: list[int] = field(default_factory=list)
     cancel: bool = True
+    tail: Optional[np.ndarray] = None  # the last, part frame at the end: passed as it is
 
 
 def _to_int16(x: np.ndarray) -> np.ndarray:
@@ -222,6 +237,8 @@ class EchoCanceller:
         self._far_clock = StreamClock()
         self._far_seen: Optional[float] = None  # arrival of the last far block
         self._stop = False
+        self._far_since: Optional[float] = None  # when the far end (re)started
+        self._far_active_seconds = 0.0  # far-end sound the canceller has learnt from
         self.stats = EchoStats()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -268,9 +285,8 @@ class EchoCanceller:
                 while work is None and not self._stop:
                     self._cond.wait(self._wait_seconds())
                     work = self._ready_work()
-                if work is None:  # stopping: the rest of the microphone passes as it is
-                    rest = [self._near.take(self._near.count)] if self._near.count else []
-                    work = _Work(near=rest, cancel=False)
+                if work is None:  # stopping: the rest of the microphone, with what far is here
+                    work = self._rest()
                     stopping = True
                 else:
                     stopping = False
@@ -293,35 +309,75 @@ class EchoCanceller:
     def _far_idle(self, now: float) -> bool:
         return self._far_seen is None or now - self._far_seen > self.options.far_idle_seconds
 
+    def _settled(self, now: float) -> bool:
+        """The far end plays and its clock has had time to settle since it (re)started."""
+        return (
+            not self._far_idle(now)
+            and self._far_since is not None
+            and now - self._far_since >= self.options.settle_seconds
+        )
+
     def _ready_work(self) -> Optional[_Work]:
         """The frames that can go now, far and near interleaved in time order (under the
-        lock), or None while the near end must wait for the far end."""
+        lock), or None while the near end must wait for the far end.
+
+        AEC3 locks onto a wrong delay for good when it first sees the echo before its
+        reference, so near frames pass through untouched (and the canceller does not see them)
+        while the far end is idle, while its clock settles after it (re)started, and when it
+        is late."""
         if self._near.count < FRAME:
             return None
         now = self._clock()
         lead = self.options.lead_seconds
-        far_end = self._far.start + self._far.count / SAMPLE_RATE
         whole = self._near.count // FRAME
+        if self._far_idle(now):
+            self._far_since = None
+            return self._pass(whole)
+        if self._far_since is None:
+            self._far_since = now
+        if not self._settled(now):
+            return self._pass(whole)
+        far_end = self._far.start + self._far.count / SAMPLE_RATE
         ready = 0  # near frames whose far end (up to their end + lead) is here
         while ready < whole and far_end >= self._near.start + (ready + 1) * FRAME_SECONDS + lead:
             ready += 1
         if ready == 0:
-            if self._far_idle(now):
-                near = [self._near.take(FRAME) for _ in range(whole)]
-                return _Work(near=near, cancel=False)
             oldest_arrival = self._near.held_since[0][1] if self._near.held_since else now
             if now - oldest_arrival < self.options.max_wait_seconds:
                 return None
-            ready = whole  # the far end is late: cancel with what it gave so far
             self.stats.late_seconds += whole * FRAME_SECONDS
+            return self._pass(whole)
+        return self._interleave(ready)
+
+    def _interleave(self, frames: int) -> _Work:
+        """``frames`` near frames to cancel, each after the far frames up to its time + lead."""
         self._drop_stale_far()
+        lead = self.options.lead_seconds
         work = _Work(cancel=True)
-        for _ in range(ready):
+        for _ in range(frames):
             near_start = self._near.start
             while self._far.count >= FRAME and self._far.start <= near_start + lead:
                 work.far_before.append(len(work.near))
                 work.far.append(self._far.take(FRAME))
             work.near.append(self._near.take(FRAME))
+        return work
+
+    def _pass(self, frames: int) -> _Work:
+        """``frames`` near frames untouched; the far end of their time is spent with them."""
+        near = [self._near.take(FRAME) for _ in range(frames)]
+        until = self._near.start + self.options.lead_seconds
+        while self._far.count >= FRAME and self._far.start + FRAME_SECONDS <= until:
+            self._far.take(FRAME)
+        return _Work(near=near, cancel=False)
+
+    def _rest(self) -> _Work:
+        """Everything the microphone gave, at the end: whole frames as usual, with the far
+        end that is here; a last part frame untouched."""
+        now = self._clock()
+        whole = self._near.count // FRAME
+        work = self._interleave(whole) if self._settled(now) else self._pass(whole)
+        if self._near.count:
+            work.tail = self._near.take(self._near.count)
         return work
 
     def _drop_stale_far(self) -> None:
@@ -339,19 +395,34 @@ class EchoCanceller:
         return max(0.005, min(self.options.max_wait_seconds - waited, 0.05))
 
     def _process(self, work: _Work) -> np.ndarray:
-        if not work.near:
-            return np.zeros(0, np.float32)
-        if not work.cancel:
-            self.stats.passed_seconds += len(work.near) * FRAME_SECONDS
-            return np.concatenate(work.near)
-        t0 = time.perf_counter()
+        out = self._cancel(work) if work.cancel else self._passed(work.near)
+        if work.tail is not None and work.tail.size:
+            out = np.concatenate([out, work.tail])
+        return out
+
+    def _passed(self, near: list[np.ndarray]) -> np.ndarray:
+        self.stats.passed_seconds += len(near) * FRAME_SECONDS
+        return np.concatenate(near) if near else np.zeros(0, np.float32)
+
+    def _cancel(self, work: _Work) -> np.ndarray:
+        """AEC3 over the frames. Until the far end has played ``warmup_seconds`` the
+        canceller learns but its output is not used: in its first seconds AEC3 suppresses
+        hard, and would take the user's first words with the echo."""
+        t0 = time.thread_time()  # CPU time: what the canceller costs, whatever else runs
         out = np.empty(len(work.near) * FRAME, np.float32)
         fed = 0
         for i, frame in enumerate(work.near):
             while fed < len(work.far) and work.far_before[fed] <= i:
-                self._processor.far(_to_int16(work.far[fed]))
+                far = _to_int16(work.far[fed])
+                self._processor.far(far)
+                if np.abs(far).max() >= ACTIVE_FAR_PEAK:
+                    self._far_active_seconds += FRAME_SECONDS
                 fed += 1
             cleaned = self._processor.near(_to_int16(frame))
-            out[i * FRAME : (i + 1) * FRAME] = cleaned.astype(np.float32) / 32767.0
-        self.stats.compute_seconds += time.perf_counter() - t0
+            if self._far_active_seconds >= self.options.warmup_seconds:
+                out[i * FRAME : (i + 1) * FRAME] = cleaned.astype(np.float32) / 32767.0
+            else:
+                out[i * FRAME : (i + 1) * FRAME] = frame
+                self.stats.warmup_seconds += FRAME_SECONDS
+        self.stats.compute_seconds += time.thread_time() - t0
         return out

@@ -12,13 +12,21 @@ import logging
 import sys
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Optional
 
 import numpy as np
 
+from server_core.audio.echo import EchoCanceller, EchoUnavailable
 from server_core.audio.files import read_wav
-from server_core.audio.sources import AudioSource, Capture, CaptureState
+from server_core.audio.sources import (
+    AudioSource,
+    Capture,
+    CaptureState,
+    LoopbackSource,
+    MicSource,
+    Sink,
+)
 from server_core.config import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
@@ -83,9 +91,17 @@ class LiveFeed(Feed):
     """A live source captured on its own threads; buffered (bounded) while the server is
     unreachable. A device that fails ends the feed (``failed``), it is not retried."""
 
-    def __init__(self, label: str, source: AudioSource) -> None:
+    def __init__(
+        self,
+        label: str,
+        source: AudioSource,
+        through: Optional[Callable[[Sink], Sink]] = None,
+        on_close: Optional[Callable[[], None]] = None,
+    ) -> None:
         self.label = label
         self.source = source
+        self._through = through  # what the captured audio passes on its way (echo cancelling)
+        self._on_close = on_close
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._queue: deque[np.ndarray] = deque()
         self._queued = 0
@@ -97,8 +113,9 @@ class LiveFeed(Feed):
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._event = asyncio.Event()
+        sink = self._through(self._deliver) if self._through is not None else self._deliver
         self._capture = Capture(
-            self.source, self._deliver, on_state=self._state, retry=False, name=self.label
+            self.source, sink, on_state=self._state, retry=False, name=self.label
         )
         self._capture.start()
 
@@ -158,3 +175,49 @@ class LiveFeed(Feed):
         self.stop()
         if self._capture is not None:
             self._capture.stop(timeout=2.0)
+        if self._on_close is not None:
+            self._on_close()
+
+
+ECHO_REFERENCE_BLOCK_SECONDS = 0.01  # the canceller waits for the system audio: short blocks
+
+
+class EchoLink:
+    """``--both``: the system audio is the reference that cleans the microphone of what the
+    speakers play (:mod:`server_core.audio.echo`)."""
+
+    def __init__(self) -> None:
+        self.canceller: Optional[EchoCanceller] = None
+
+    def microphone(self, deliver: Sink) -> Sink:
+        try:
+            self.canceller = EchoCanceller(deliver, name="echo-canceller")
+        except EchoUnavailable as exc:
+            warn(f"no echo cancellation: {exc}")
+            return deliver
+        return self.canceller.near
+
+    def system(self, deliver: Sink) -> Sink:
+        def tee(chunk: np.ndarray) -> None:
+            deliver(chunk)
+            if self.canceller is not None:
+                self.canceller.far(chunk)
+
+        return tee
+
+    def close(self) -> None:
+        if self.canceller is not None:
+            self.canceller.close(timeout=1.0)
+
+
+def both_feeds(echo_cancellation: bool) -> list[tuple[str, Feed]]:
+    """The microphone as ``user`` and the system audio as ``system``."""
+    if not echo_cancellation:
+        return [
+            ("user", LiveFeed("microphone", MicSource())),
+            ("system", LiveFeed("system audio", LoopbackSource())),
+        ]
+    link = EchoLink()
+    mic = LiveFeed("microphone", MicSource(), through=link.microphone, on_close=link.close)
+    loopback = LoopbackSource(block_seconds=ECHO_REFERENCE_BLOCK_SECONDS)
+    return [("user", mic), ("system", LiveFeed("system audio", loopback, through=link.system))]

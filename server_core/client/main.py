@@ -24,7 +24,7 @@ from typing import Optional
 from server_core.audio.files import AudioFileError
 from server_core.audio.sources import LoopbackSource, MicSource
 from server_core.audio.wire import FrameFormat
-from server_core.client.feeds import PROG, Feed, FileFeed, LiveFeed, warn
+from server_core.client.feeds import PROG, Feed, FileFeed, LiveFeed, both_feeds, warn
 from server_core.client.printer import Printer
 from server_core.client.stream import Stream, StreamOptions, ws_url
 from server_core.client.tls import ClientTls, connect_kwargs, parse_fingerprint
@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="microphone as client 'user' and system audio as client 'system'",
     )
+    p.add_argument(
+        "--no-echo-cancellation",
+        action="store_true",
+        help="with --both: send the microphone as it is (by default the system audio is used "
+        "to remove what the speakers play from it)",
+    )
     p.add_argument("--client-id", help="client id (default: the source's name)")
     p.add_argument("--format", choices=[f.value for f in FrameFormat], default="npy")
     p.add_argument("--token", help="token for a server off this machine")
@@ -90,10 +96,7 @@ def _feeds(args: argparse.Namespace) -> list[tuple[str, Feed]]:
         return [(args.client_id or "user", LiveFeed("microphone", MicSource()))]
     if args.loopback:
         return [(args.client_id or "system", LiveFeed("system audio", LoopbackSource()))]
-    return [
-        ("user", LiveFeed("microphone", MicSource())),
-        ("system", LiveFeed("system audio", LoopbackSource())),
-    ]
+    return both_feeds(echo_cancellation=not args.no_echo_cancellation)
 
 
 async def _run(args: argparse.Namespace, feeds: list[tuple[str, Feed]], tls: ClientTls) -> int:
