@@ -18,6 +18,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QRect, QSettings
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon, QWidget
 
+from server_core.audio.echo import REFERENCE_BLOCK_SECONDS
 from server_core.audio.sources import (
     CaptureState,
     LoopbackSource,
@@ -92,7 +93,6 @@ def screen_info(screen: QScreen) -> ScreenInfo:
     )
 
 
-ECHO_REFERENCE_BLOCK_SECONDS = 0.01  # the canceller waits for the system audio: short blocks
 ECHO_TICK_MS = 250
 
 
@@ -100,7 +100,7 @@ def make_source(client_id: str, settings: Settings) -> MicSource | LoopbackSourc
     if client_id == USER:
         return MicSource(settings.mic_device)
     if settings.echo_cancellation:
-        return LoopbackSource(settings.loopback_speaker, ECHO_REFERENCE_BLOCK_SECONDS)
+        return LoopbackSource(settings.loopback_speaker, REFERENCE_BLOCK_SECONDS)
     return LoopbackSource(settings.loopback_speaker)
 
 

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 FRAME = SAMPLE_RATE // 100  # the canceller takes 10 ms frames
 FRAME_SECONDS = FRAME / SAMPLE_RATE
+# the reference's capture block: the microphone waits for the reference, so keep it short
+REFERENCE_BLOCK_SECONDS = 0.01
 Sink = Callable[[np.ndarray], None]
 ACTIVE_FAR_PEAK = 100  # int16: a far frame this loud is sound the canceller learns from
 FAR_KEEP_SECONDS = 1.0  # far audio kept ahead of the microphone's, at most

@@ -167,9 +167,7 @@ class EchoGuard(Generic[T]):
                 self._drop(u.held, u.words)
                 u.held = []
                 return []
-            if len(u.words) >= o.decide_words and share > o.own_share and not (
-                closing or expired
-            ):
+            if len(u.words) >= o.decide_words and share > o.own_share and not (closing or expired):
                 return []  # neither clearly: wait for more words
             return self._release()
         if u.words and share == 0.0:

@@ -17,7 +17,7 @@ from typing import Optional
 
 import numpy as np
 
-from server_core.audio.echo import EchoCanceller, EchoUnavailable
+from server_core.audio.echo import REFERENCE_BLOCK_SECONDS, EchoCanceller, EchoUnavailable
 from server_core.audio.files import read_wav
 from server_core.audio.sources import (
     AudioSource,
@@ -179,9 +179,6 @@ class LiveFeed(Feed):
             self._on_close()
 
 
-ECHO_REFERENCE_BLOCK_SECONDS = 0.01  # the canceller waits for the system audio: short blocks
-
-
 class EchoLink:
     """``--both``: the system audio is the reference that cleans the microphone of what the
     speakers play (:mod:`server_core.audio.echo`)."""
@@ -219,5 +216,5 @@ def both_feeds(echo_cancellation: bool) -> list[tuple[str, Feed]]:
         ]
     link = EchoLink()
     mic = LiveFeed("microphone", MicSource(), through=link.microphone, on_close=link.close)
-    loopback = LoopbackSource(block_seconds=ECHO_REFERENCE_BLOCK_SECONDS)
+    loopback = LoopbackSource(block_seconds=REFERENCE_BLOCK_SECONDS)
     return [("user", mic), ("system", LiveFeed("system audio", loopback, through=link.system))]

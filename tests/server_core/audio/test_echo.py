@@ -1,5 +1,5 @@
 """The echo canceller on real speech with WebRTC's AEC3 (livekit), fed the way two capture
-threads feed it: far blocks of 20 ms and near blocks of 100 ms, each stamped on arrival.
+threads feed it: far blocks of 10 ms and near blocks of 100 ms, each stamped on arrival.
 
 The streams are paced in real time by the clock the canceller reads (injected, so a test could
 run faster); the canceller's thread, waits and hand-over are the real ones.
@@ -19,7 +19,7 @@ from server_core.audio.echo import EchoCanceller, EchoOptions, EchoUnavailable
 
 SR = 16000
 SPEED = 1.0
-FAR_BLOCK = SR // 50  # 20 ms, the loopback's block with echo cancellation on
+FAR_BLOCK = SR // 100  # 10 ms, the loopback's block with echo cancellation on
 NEAR_BLOCK = SR // 10  # 100 ms, the microphone's
 ECHO_GAIN = 10 ** (-13 / 20)
 
@@ -51,8 +51,9 @@ def echo_of(far: np.ndarray, delay_s: float, drift_ppm: float = 0.0) -> np.ndarr
     return out * ECHO_GAIN
 
 
-def stream(near: np.ndarray, far: np.ndarray | None,
-           far_gap: tuple[float, float] | None = None) -> tuple[np.ndarray, EchoCanceller]:  # fmt: skip
+def stream(
+    near: np.ndarray, far: np.ndarray | None, far_gap: tuple[float, float] | None = None
+) -> tuple[np.ndarray, EchoCanceller]:
     """Feed both streams at (accelerated) real time from two threads; the cleaned microphone."""
     out: list[np.ndarray] = []
     clock = FastClock()
