@@ -152,11 +152,16 @@ class CaptionOverlay(QWidget):
         return self._style
 
     def apply_style(self, style: OverlayStyle) -> None:
-        self._style = style
+        old, self._style = self._style, style
         self._board.set_local_colors(style.user_color, style.system_color)
         self._board.timing = style.timing
         self._set_click_through(style.click_through)
-        self.fit_lines()
+        if (old.lines, old.font_family, old.font_size) != (
+            style.lines,
+            style.font_family,
+            style.font_size,
+        ):
+            self.fit_lines()  # a size the user gave stays until the lines need more
         self._refresh()
 
     def height_for_lines(self, sources: int = FIT_SOURCES) -> int:

@@ -18,10 +18,10 @@ def line_height(size: int = 18) -> int:
 
 @pytest.mark.parametrize("lines", [1, 2, 3, 4, 5, 6])
 def test_each_source_shows_the_chosen_number_of_lines(qtbot, lines: int) -> None:
-    w = CaptionOverlay(OverlayStyle(font_size=18, fade_seconds=0, lines_per_source=lines))
+    w = CaptionOverlay(OverlayStyle(font_size=18, fade_seconds=0, lines_per_source=1))
     qtbot.addWidget(w)
     w.setGeometry(50, 600, 700, 120)  # too short for 6 lines: the overlay grows upwards
-    w.apply_style(w.style_options)
+    w.apply_style(OverlayStyle(font_size=18, fade_seconds=0, lines_per_source=lines))
     lh = line_height()
     need = 2 * PAD + 2 * lines * lh + ROW_GAP
     assert w.height_for_lines() == need
