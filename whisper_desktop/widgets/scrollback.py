@@ -40,6 +40,7 @@ class ScrollbackWindow(QWidget):
         self.view.setObjectName("scrollbackText")
         self.view.setAccessibleName(self.tr("Caption scrollback"))
         self.view.setOpenLinks(False)
+        self.view.document().setDocumentMargin(16)
         self.view.setStyleSheet("QTextBrowser { background: #0c0c10; color: #e8e8e8; }")
         self.span = QLabel()
         self.full_screen = QPushButton(self.tr("Full screen"), checkable=True)

@@ -89,7 +89,8 @@ class ColorButton(QPushButton):
     def set_color(self, color: str) -> None:
         self._color = QColor(color).name()
         self.setText(self._color)
-        self.setStyleSheet(f"background-color: {self._color}; color: black;")
+        ink = "black" if QColor(self._color).lightness() >= 128 else "white"
+        self.setStyleSheet(f"background-color: {self._color}; color: {ink};")
         self.color_changed.emit(self._color)
 
     def _pick(self) -> None:
