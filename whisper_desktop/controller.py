@@ -34,6 +34,7 @@ from whisper_desktop.capture import SYSTEM, USER, CaptureWorker, EchoControl
 from whisper_desktop.history.recorder import HistoryRecorder
 from whisper_desktop.history.store import HistoryStore
 from whisper_desktop.host import EngineHost, HostState
+from whisper_desktop.live_text import LiveTextFiles
 from whisper_desktop.model_catalog import InstalledLister
 from whisper_desktop.model_download import DownloadThread
 from whisper_desktop.overlay_placement import (
@@ -46,7 +47,9 @@ from whisper_desktop.overlay_placement import (
 from whisper_desktop.paths import history_db_path
 from whisper_desktop.qt_compat import protect_singletons
 from whisper_desktop.settings import (
+    LIVE_TEXT_FIELDS,
     OVERLAY_FIELDS,
+    SCROLLBACK_FIELDS,
     SERVER_FIELDS,
     Overrides,
     Settings,
@@ -59,6 +62,7 @@ from whisper_desktop.widgets.download_dialog import DownloadDialog
 from whisper_desktop.widgets.history_window import HistoryWindow
 from whisper_desktop.widgets.main_window import MainWindow
 from whisper_desktop.widgets.overlay import CaptionOverlay, OverlayStyle
+from whisper_desktop.widgets.scrollback import ScrollbackWindow
 from whisper_desktop.widgets.settings_dialog import DeviceLister, SettingsDialog
 from whisper_desktop.widgets.tray import AppActions, StatusInfo, Tray, TrayState
 
@@ -68,6 +72,7 @@ if TYPE_CHECKING:  # importing it loads openai-whisper and torch
 log = logging.getLogger("whisper_desktop")
 
 STATE_FILE_ENV = "WHISPER_DESKTOP_STATE_FILE"  # debug/tests: write the app's state here as JSON
+LIVE_TEXT_DIR = "live-text"  # in the data folder, when live text files are on without a folder
 QUIT_SECONDS = 5.0
 LABELS = {
     "user": QT_TRANSLATE_NOOP("DesktopApp", "Microphone"),
@@ -176,6 +181,15 @@ class DesktopApp:
         self.overlay.geometry_changed.connect(self._save_overlay_geometry)
         self.overlay.settings_requested.connect(self.show_settings)
         self.overlay.history_requested.connect(self.show_history)
+        self.overlay.scrollback_requested.connect(self.show_scrollback)
+        self.overlay.line_finished.connect(self._line_finished)
+        s = self.settings
+        self.scrollback = ScrollbackWindow(
+            s.scrollback_minutes, s.overlay_font_family, s.overlay_font_size, s.scrollback_screen
+        )
+        self.live_text: LiveTextFiles | None = None
+        self._live_text_failed = False
+        self._set_live_text()
         self.overlay.hide_requested.connect(lambda: self.actions.captions.setChecked(False))
         self.overlay.quit_requested.connect(self.quit)
         if tray_available is None:
@@ -194,6 +208,7 @@ class DesktopApp:
         a.system.toggled.connect(lambda on: self.set_capture("system", on))
         a.captions.toggled.connect(self.set_captions)
         a.history.triggered.connect(self.show_history)
+        a.scrollback.triggered.connect(self.show_scrollback)
         a.connect_device.triggered.connect(self.show_connect)
         a.settings.triggered.connect(self.show_settings)
         a.quit.triggered.connect(self.quit)
@@ -376,6 +391,31 @@ class DesktopApp:
         if self.history_window is not None and self.history_window.isVisible():
             self._history_refresh.start()
 
+    def _line_finished(self, client_id: str, label: str, color: str, text: str) -> None:
+        """A source's utterance is finished: to the scrollback and the live text files."""
+        self.scrollback.add_line(client_id, label, color, text)
+        if self.live_text is None:
+            return
+        try:
+            self.live_text.add_line(label, text)
+            self._live_text_failed = False
+        except OSError as exc:
+            if not self._live_text_failed:  # once until a write works again
+                self._problem("Could not write the live text file", str(exc))
+            self._live_text_failed = True
+
+    def _set_live_text(self) -> None:
+        s = self.settings
+        if not s.live_text_enabled:
+            self.live_text = None
+            return
+        folder = Path(s.live_text_folder) if s.live_text_folder else self.data_dir / LIVE_TEXT_DIR
+        if self.live_text is not None and self.live_text.folder == folder:
+            self.live_text.lines = s.overlay_lines
+        else:
+            self.live_text = LiveTextFiles(folder, s.overlay_lines)
+        log.info("live text files in %s", folder)
+
     def _notice(self, ev: NoticeEvent) -> None:
         log.info("%s: %s", ev.client_id, ev.message)
         if ev.code == "lag_skip" and ev.client_id in LABELS:
@@ -502,6 +542,11 @@ class DesktopApp:
         self.history_window.refresh()
         self.history_window.show()
         self.history_window.raise_()
+
+    def show_scrollback(self) -> None:
+        self.scrollback.show()
+        self.scrollback.raise_()
+        self.scrollback.activateWindow()
 
     def _refresh_history(self) -> None:
         if self.history_window is not None and self.history_window.isVisible():
@@ -664,6 +709,15 @@ class DesktopApp:
         if changed & OVERLAY_FIELDS:
             self.overlay.apply_style(self._overlay_style())
             self.actions.captions.setChecked(new.show_captions)
+        if changed & SCROLLBACK_FIELDS:
+            self.scrollback.set_options(
+                new.scrollback_minutes,
+                new.overlay_font_family,
+                new.overlay_font_size,
+                new.scrollback_screen,
+            )
+        if changed & LIVE_TEXT_FIELDS:
+            self._set_live_text()
         self.refresh_status()
 
     def _set_autostart(self, on: bool) -> None:
@@ -692,6 +746,10 @@ class DesktopApp:
             system_color=s.overlay_system_color,
             fade_seconds=s.overlay_fade_seconds,
             clear_seconds=s.overlay_clear_seconds,
+            lines_per_source=s.overlay_lines,
+            outline_width=s.overlay_outline_width,
+            outline_color=s.overlay_outline_color,
+            background_color=s.overlay_background_color,
         )
 
     def _screens(self) -> tuple[list[ScreenInfo], ScreenInfo]:
@@ -772,6 +830,11 @@ class DesktopApp:
                 "sources": self.overlay.snapshot(),
             },
             "echo": self.echo.stats(),
+            "scrollback": {
+                "visible": self.scrollback.isVisible(),
+                "full_screen": self.scrollback.isFullScreen(),
+                "lines": self.scrollback.lines(),
+            },
             "quitting": self.quitting,
         }
 

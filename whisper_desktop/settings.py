@@ -66,6 +66,14 @@ class Key(str, Enum):
     OVERLAY_CLEAR_SECONDS = "overlay/clear_seconds"
     OVERLAY_POSITIONS = "overlay/positions"
     OVERLAY_SCREEN = "overlay/screen"
+    OVERLAY_LINES = "overlay/lines"
+    OVERLAY_OUTLINE_WIDTH = "overlay/outline_width"
+    OVERLAY_OUTLINE_COLOR = "overlay/outline_color"
+    OVERLAY_BACKGROUND_COLOR = "overlay/background_color"
+    SCROLLBACK_MINUTES = "scrollback/minutes"
+    SCROLLBACK_SCREEN = "scrollback/screen"
+    LIVE_TEXT_ENABLED = "live_text/enabled"
+    LIVE_TEXT_FOLDER = "live_text/folder"
     HISTORY_ENABLED = "history/enabled"
     AUTOSTART = "session/autostart"
 
@@ -135,6 +143,18 @@ class Settings:
     # one position per screen, JSON {screen key: [x, y, w, h]} (whisper_desktop/overlay_placement)
     overlay_positions: str = field(default="", metadata=_key(Key.OVERLAY_POSITIONS))
     overlay_screen: str = field(default="", metadata=_key(Key.OVERLAY_SCREEN))  # its last screen
+    overlay_lines: int = field(default=2, metadata=_key(Key.OVERLAY_LINES))  # per source, 1-6
+    overlay_outline_width: int = field(default=0, metadata=_key(Key.OVERLAY_OUTLINE_WIDTH))
+    overlay_outline_color: str = field(default="#000000", metadata=_key(Key.OVERLAY_OUTLINE_COLOR))
+    overlay_background_color: str = field(
+        default="#101014", metadata=_key(Key.OVERLAY_BACKGROUND_COLOR)
+    )
+    scrollback_minutes: int = field(default=10, metadata=_key(Key.SCROLLBACK_MINUTES))
+    # the screen the scrollback goes full screen on, by name; "" = the one it is on
+    scrollback_screen: str = field(default="", metadata=_key(Key.SCROLLBACK_SCREEN))
+    # a text file per source with its last finished lines, for OBS (whisper_desktop/live_text)
+    live_text_enabled: bool = field(default=False, metadata=_key(Key.LIVE_TEXT_ENABLED))
+    live_text_folder: str = field(default="", metadata=_key(Key.LIVE_TEXT_FOLDER))
     history_enabled: bool = field(default=True, metadata=_key(Key.HISTORY_ENABLED))
     # an XDG autostart entry is written while this is on (whisper_desktop/autostart.py)
     autostart: bool = field(default=False, metadata=_key(Key.AUTOSTART))
@@ -186,7 +206,18 @@ OVERLAY_FIELDS = {
     "overlay_system_color",
     "overlay_fade_seconds",
     "overlay_clear_seconds",
+    "overlay_lines",
+    "overlay_outline_width",
+    "overlay_outline_color",
+    "overlay_background_color",
 }
+SCROLLBACK_FIELDS = {
+    "scrollback_minutes",
+    "scrollback_screen",
+    "overlay_font_family",
+    "overlay_font_size",
+}
+LIVE_TEXT_FIELDS = {"live_text_enabled", "live_text_folder", "overlay_lines"}
 
 
 @dataclass(frozen=True)

@@ -34,16 +34,21 @@
     </message>
     <message>
       <location filename="../../whisper_desktop/widgets/tray.py" line="84" />
+      <source>Caption scrollback…</source>
+      <translation>Untertitel-Rückblick …</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/tray.py" line="85" />
       <source>Connect a device…</source>
       <translation>Gerät verbinden …</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/tray.py" line="85" />
+      <location filename="../../whisper_desktop/widgets/tray.py" line="86" />
       <source>Settings…</source>
       <translation>Einstellungen …</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/tray.py" line="86" />
+      <location filename="../../whisper_desktop/widgets/tray.py" line="87" />
       <source>Quit</source>
       <translation>Beenden</translation>
     </message>
@@ -51,27 +56,32 @@
   <context>
     <name>CaptionOverlay</name>
     <message>
-      <location filename="../../whisper_desktop/widgets/overlay.py" line="102" />
+      <location filename="../../whisper_desktop/widgets/overlay.py" line="126" />
       <source>Whisper Desktop captions</source>
       <translation>Whisper Desktop – Untertitel</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/overlay.py" line="197" />
+      <location filename="../../whisper_desktop/widgets/overlay.py" line="240" />
       <source>Settings…</source>
       <translation>Einstellungen …</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/overlay.py" line="198" />
+      <location filename="../../whisper_desktop/widgets/overlay.py" line="241" />
       <source>History…</source>
       <translation>Verlauf …</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/overlay.py" line="199" />
+      <location filename="../../whisper_desktop/widgets/overlay.py" line="242" />
+      <source>Scrollback…</source>
+      <translation>Rückblick …</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/overlay.py" line="243" />
       <source>Hide captions</source>
       <translation>Untertitel ausblenden</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/overlay.py" line="201" />
+      <location filename="../../whisper_desktop/widgets/overlay.py" line="245" />
       <source>Quit</source>
       <translation>Beenden</translation>
     </message>
@@ -79,7 +89,7 @@
   <context>
     <name>ColorButton</name>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="93" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="96" />
       <source>Choose a colour</source>
       <translation>Farbe wählen</translation>
     </message>
@@ -155,62 +165,62 @@
   <context>
     <name>DesktopApp</name>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="71" />
+      <location filename="../../whisper_desktop/controller.py" line="77" />
       <source>Microphone</source>
       <translation>Mikrofon</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="72" />
+      <location filename="../../whisper_desktop/controller.py" line="78" />
       <source>System audio</source>
       <translation>Systemton</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="75" />
+      <location filename="../../whisper_desktop/controller.py" line="81" />
       <source>Loading the model…</source>
       <translation>Modell wird geladen …</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="76" />
+      <location filename="../../whisper_desktop/controller.py" line="82" />
       <source>Listening…</source>
       <translation>Hört zu …</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="77" />
+      <location filename="../../whisper_desktop/controller.py" line="83" />
       <source>Captions paused</source>
       <translation>Untertitel pausiert</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="78" />
+      <location filename="../../whisper_desktop/controller.py" line="84" />
       <source>Not transcribing (see the tray)</source>
       <translation>Keine Transkription (siehe Symbolleiste)</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="388" />
+      <location filename="../../whisper_desktop/controller.py" line="429" />
       <source>Microphone and system audio are off</source>
       <translation>Mikrofon und Systemton sind aus</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="391" />
+      <location filename="../../whisper_desktop/controller.py" line="432" />
       <source>Listening to: %1</source>
       <translation>Hört zu: %1</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="561" />
+      <location filename="../../whisper_desktop/controller.py" line="607" />
       <source>Restarting the server disconnects the %1 connected remote client.</source>
       <translation>Ein Neustart des Servers trennt den %1 verbundenen entfernten Client.</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="565" />
+      <location filename="../../whisper_desktop/controller.py" line="611" />
       <source>Restarting the server disconnects the %1 connected remote clients.</source>
       <translation>Ein Neustart des Servers trennt die %1 verbundenen entfernten Clients.</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="571" />
+      <location filename="../../whisper_desktop/controller.py" line="617" />
       <source>Restart the server?</source>
       <translation>Server neu starten?</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="578" />
+      <location filename="../../whisper_desktop/controller.py" line="624" />
       <source>Restart the server</source>
       <translation>Server neu starten</translation>
     </message>
@@ -218,27 +228,27 @@
   <context>
     <name>DownloadDialog</name>
     <message>
-      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="22" />
+      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="17" />
       <source>Downloading a model</source>
       <translation>Modell wird heruntergeladen</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="29" />
+      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="24" />
       <source>Downloading %1…</source>
       <translation>%1 wird heruntergeladen …</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="52" />
+      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="48" />
       <source>Downloading %1… %2 of %3 MiB</source>
       <translation>%1 wird heruntergeladen … %2 von %3 MiB</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="56" />
+      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="52" />
       <source>Downloading %1… %2 MiB</source>
       <translation>%1 wird heruntergeladen … %2 MiB</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="60" />
+      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="56" />
       <source>Cancelling…</source>
       <translation>Wird abgebrochen …</translation>
     </message>
@@ -381,284 +391,394 @@
     </message>
   </context>
   <context>
+    <name>ScrollbackWindow</name>
+    <message>
+      <location filename="../../whisper_desktop/widgets/scrollback.py" line="35" />
+      <location filename="../../whisper_desktop/widgets/scrollback.py" line="41" />
+      <source>Caption scrollback</source>
+      <translation>Untertitel-Rückblick</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/scrollback.py" line="45" />
+      <source>Full screen</source>
+      <translation>Vollbild</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/scrollback.py" line="46" />
+      <source>F11 or Esc leaves full screen</source>
+      <translation>F11 oder Esc beendet das Vollbild</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/scrollback.py" line="133" />
+      <source>Finished lines of the last %1 minutes</source>
+      <translation>Fertige Zeilen der letzten %1 Minuten</translation>
+    </message>
+  </context>
+  <context>
     <name>SettingsDialog</name>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="43" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="46" />
       <source>Automatic (the GPU where CUDA works)</source>
       <translation>Automatisch (die GPU, wenn CUDA funktioniert)</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="44" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="47" />
       <source>CPU</source>
       <translation>CPU</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="45" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="48" />
       <source>NVIDIA GPU (CUDA)</source>
       <translation>NVIDIA-GPU (CUDA)</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="55" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="58" />
       <source>As spoken</source>
       <translation>Wie gesprochen</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="56" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="59" />
       <source>Translated into English</source>
       <translation>Ins Englische übersetzt</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="99" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="102" />
       <source>System default</source>
       <translation>Systemstandard</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="107" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="110" />
       <source>%1 (not connected)</source>
       <translation>%1 (nicht verbunden)</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="128" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="131" />
       <source>Whisper Desktop settings</source>
       <translation>Whisper Desktop – Einstellungen</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="147" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="150" />
       <source>An official Whisper model name, a .pt checkpoint or a model folder</source>
       <translation>Ein offizieller Whisper-Modellname, ein .pt-Checkpoint oder ein Modellordner</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="149" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="152" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="342" />
       <source>Browse…</source>
       <translation>Durchsuchen …</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="157" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="160" />
       <source>A language by name or by code, or automatic detection</source>
       <translation>Eine Sprache als Name oder Code, oder automatische Erkennung</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="163" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="166" />
       <source>English-only model: the language setting is not used</source>
       <translation>Nur-Englisch-Modell: die Spracheinstellung wird nicht verwendet</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="171" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="174" />
       <source>Where the model runs; a change applies at the next start</source>
       <translation>Wo das Modell läuft; eine Änderung gilt ab dem nächsten Start</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="172" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="175" />
       <source>Transcription</source>
       <translation>Transkription</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="174" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="177" />
       <source>Model</source>
       <translation>Modell</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="175" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="178" />
       <source>Language</source>
       <translation>Sprache</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="177" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="180" />
       <source>Device</source>
       <translation>Gerät</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="182" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="185" />
       <source>Caption the microphone</source>
       <translation>Mikrofon untertiteln</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="186" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="189" />
       <source>Caption the system audio</source>
       <translation>Systemton untertiteln</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="192" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="195" />
       <source>Audio</source>
       <translation>Audio</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="195" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="198" />
       <source>Microphone</source>
       <translation>Mikrofon</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="196" />
       <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="199" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="202" />
       <source>Its text</source>
       <translation>Text</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="198" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="201" />
       <source>Speaker to capture</source>
       <translation>Aufzunehmender Lautsprecher</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="202" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="205" />
       <source>Keep a transcript history on this computer</source>
       <translation>Transkript-Verlauf auf diesem Computer speichern</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="205" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="208" />
       <source>Off: nothing said from now on is saved; what is saved already stays</source>
       <translation>Aus: ab jetzt Gesagtes wird nicht gespeichert; bereits Gespeichertes bleibt</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="207" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="210" />
       <source>Start Whisper Desktop when I log in</source>
       <translation>Whisper Desktop bei der Anmeldung starten</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="210" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="213" />
       <source>Adds Whisper Desktop to the desktop session's autostart</source>
       <translation>Nimmt Whisper Desktop in den Autostart der Sitzung auf</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="212" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="215" />
       <source>History and start</source>
       <translation>Verlauf und Start</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="218" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="221" />
       <source>Accept remote clients (WebSocket server)</source>
       <translation>Entfernte Clients annehmen (WebSocket-Server)</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="225" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="228" />
       <source>Allow devices on the local network (needs the token)</source>
       <translation>Geräte im lokalen Netz erlauben (mit Token)</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="230" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="233" />
       <source>Regenerate</source>
       <translation>Neu erzeugen</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="235" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="238" />
       <source>Encrypt connections from other devices (HTTPS/WSS)</source>
       <translation>Verbindungen anderer Geräte verschlüsseln (HTTPS/WSS)</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="238" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="241" />
       <source>Phones get the microphone only on secure pages. Without a certificate of your own the app makes a self-signed one; its fingerprint is in Connect a device.</source>
       <translation>Telefone erlauben das Mikrofon nur auf sicheren Seiten. Ohne eigenes Zertifikat erzeugt die App ein selbstsigniertes; sein Fingerabdruck steht unter „Gerät verbinden“.</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="243" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="246" />
       <source>self-signed</source>
       <translation>selbstsigniert</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="245" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="248" />
       <source>in the certificate</source>
       <translation>im Zertifikat</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="247" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="250" />
       <source>Server</source>
       <translation>Server</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="250" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="253" />
       <source>Host</source>
       <translation>Host</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="251" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="254" />
       <source>Port</source>
       <translation>Port</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="253" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="256" />
       <source>Token</source>
       <translation>Token</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="255" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="258" />
       <source>Certificate (PEM)</source>
       <translation>Zertifikat (PEM)</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="256" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="259" />
       <source>Key (PEM)</source>
       <translation>Schlüssel (PEM)</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="268" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="271" />
       <source>Clicks pass through the captions</source>
       <translation>Klicks gehen durch die Untertitel hindurch</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="274" />
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="279" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="277" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="282" />
       <source> s</source>
       <translation> s</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="275" />
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="280" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="278" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="283" />
       <source>never</source>
       <translation>nie</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="283" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="286" />
       <source>A source's line clears this long after its last words</source>
       <translation>Die Zeile einer Quelle verschwindet so lange nach ihren letzten Worten</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="285" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="293" />
+      <source> px</source>
+      <translation> px</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="294" />
+      <source>off (a shadow)</source>
+      <translation>aus (ein Schatten)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="296" />
+      <source>A border around each letter, readable over video</source>
+      <translation>Ein Rand um jeden Buchstaben, lesbar über Video</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="299" />
       <source>Captions</source>
       <translation>Untertitel</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="287" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="301" />
       <source>Font</source>
       <translation>Schrift</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="288" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="302" />
       <source>Size</source>
       <translation>Größe</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="289" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="303" />
+      <source>Lines per source</source>
+      <translation>Zeilen pro Quelle</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="304" />
+      <source>Text outline</source>
+      <translation>Textumriss</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="305" />
+      <source>Outline colour</source>
+      <translation>Umrissfarbe</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="306" />
+      <source>Background colour</source>
+      <translation>Hintergrundfarbe</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="307" />
       <source>Background opacity</source>
       <translation>Deckkraft des Hintergrunds</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="291" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="309" />
       <source>Microphone colour</source>
       <translation>Farbe des Mikrofons</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="292" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="310" />
       <source>System audio colour</source>
       <translation>Farbe des Systemtons</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="293" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="311" />
       <source>Clear a line after</source>
       <translation>Zeile leeren nach</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="294" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="312" />
       <source>Fade when idle after</source>
       <translation>Ausblenden bei Stille nach</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="368" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="317" />
+      <source> min</source>
+      <translation> min</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="320" />
+      <source>The screen it is on</source>
+      <translation>Der Bildschirm, auf dem es ist</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="334" />
+      <source>Write live text files (for OBS)</source>
+      <translation>Live-Textdateien schreiben (für OBS)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="336" />
+      <source>One file per source, captions-You.txt …, with its last finished lines</source>
+      <translation>Eine Datei pro Quelle, captions-You.txt …, mit ihren letzten fertigen Zeilen</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="340" />
+      <source>the app's data folder</source>
+      <translation>der Datenordner der App</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="351" />
+      <source>Scrollback and streaming</source>
+      <translation>Rückblick und Streaming</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="353" />
+      <source>Scrollback keeps</source>
+      <translation>Rückblick behält</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="354" />
+      <source>Full screen on</source>
+      <translation>Vollbild auf</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="356" />
+      <source>Folder</source>
+      <translation>Ordner</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="431" />
       <source>Choose a Whisper checkpoint</source>
       <translation>Whisper-Checkpoint wählen</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="370" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="433" />
       <source>Whisper checkpoints (*.pt);;All files (*)</source>
       <translation>Whisper-Checkpoints (*.pt);;Alle Dateien (*)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="440" />
+      <source>Choose a folder for the live text files</source>
+      <translation>Ordner für die Live-Textdateien wählen</translation>
     </message>
   </context>
   <context>

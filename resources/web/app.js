@@ -1,14 +1,16 @@
 // Browser client. Microphone mode: microphone -> 16 kHz f32/s16 frames -> /ws/transcription
 // -> live captions. Watch mode (?mode=watch): every source's captions, read-only (watch.js).
+// Overlay mode (?mode=overlay): chosen sources on a transparent page, for OBS (overlay.js).
 import { CaptionsView } from './captions-view.js';
 import { fillDevices, fillLanguages, rememberDevice } from './pickers.js';
+import { startOverlay } from './overlay.js';
 import { Framer, Resampler } from './resampler.js';
 import { startWatching } from './watch.js';
 
 const TARGET_RATE = 16000;
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
-const mode = params.get('mode') === 'watch' ? 'watch' : 'mic';
+const mode = ['watch', 'overlay'].includes(params.get('mode')) ? params.get('mode') : 'mic';
 const view = new CaptionsView($('captions'), $('announcer'));
 
 // Test hooks and a summary of what happened, for people and for automated checks.
@@ -264,7 +266,9 @@ document.body.classList.add(`mode-${mode}`);
 $('mode-toggle').textContent = mode === 'watch' ? 'Caption my microphone' : 'Watch all captions';
 $('mode-toggle').setAttribute('aria-pressed', String(mode === 'watch'));
 $('mode-toggle').addEventListener('click', () => setMode(mode === 'watch' ? 'mic' : 'watch'));
-if (mode === 'watch') {
+if (mode === 'overlay') {
+  startOverlay({ box: $('captions'), params, view });
+} else if (mode === 'watch') {
   startWatching({
     view, params, setStatus, sourcesList: $('sources'), wakeNote: $('wake-note'),
   });

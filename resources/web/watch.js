@@ -1,5 +1,6 @@
 // Watch mode: the read-only caption feed (/ws/captions) of every source, colour-coded.
 import { labelFor } from './captions-view.js';
+import { openCaptionFeed } from './feed.js';
 import { WakeKeeper } from './wake.js';
 
 export function startWatching({ view, params, setStatus, sourcesList, wakeNote }) {
@@ -7,8 +8,6 @@ export function startWatching({ view, params, setStatus, sourcesList, wakeNote }
   const state = (window.whisperWatch = {
     ready: null, sources: {}, texts: {}, finals: 0, notices: [], errors: [], wakeLock: null,
   });
-  let backoff = 500;
-
   const wake = new WakeKeeper((s, detail) => {
     state.wakeLock = s;
     wakeNote.textContent = `Screen: ${detail}.`;
@@ -29,13 +28,10 @@ export function startWatching({ view, params, setStatus, sourcesList, wakeNote }
     state.sources[clientId] = { color: view.colorFor(clientId), present };
   }
 
-  function onMessage(event) {
-    let msg;
-    try { msg = JSON.parse(event.data); } catch { return; }
+  function onMessage(msg) {
     switch (msg.type) {
       case 'ready':
         state.ready = msg;
-        backoff = 500;
         view.clear(); // the backlog that follows rebuilds the view
         sourcesList.replaceChildren();
         msg.sources.forEach((s) => legend(s.client_id, true));
@@ -64,23 +60,11 @@ export function startWatching({ view, params, setStatus, sourcesList, wakeNote }
     }
   }
 
-  function connect() {
-    const q = new URLSearchParams();
-    if (params.get('token')) q.set('token', params.get('token'));
-    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const ws = new WebSocket(`${scheme}://${location.host}/ws/captions?${q}`);
-    ws.onmessage = onMessage;
-    ws.onclose = (ev) => {
-      if (ev.code === 1008) {
-        setStatus(`Refused by the server: ${ev.reason || ev.code}`, true);
-        return;
-      }
-      setStatus(`Connection lost (${ev.code} ${ev.reason}); reconnecting…`, true);
-      setTimeout(connect, backoff);
-      backoff = Math.min(backoff * 2, 10000);
-    };
-  }
-
   setStatus('Connecting to the caption feed…');
-  connect();
+  openCaptionFeed({
+    params,
+    onMessage,
+    onRefused: (ev) => setStatus(`Refused by the server: ${ev.reason || ev.code}`, true),
+    onLost: (ev) => setStatus(`Connection lost (${ev.code} ${ev.reason}); reconnecting…`, true),
+  });
 }

@@ -102,6 +102,7 @@ def make_app(qtbot, tmp_path: Path):
             app.history_window,
             app.settings_dialog,
             app.connect_dialog,
+            app.scrollback,
         ):
             if w is not None:
                 w.close()

@@ -3,7 +3,9 @@ any test module imports Qt), and a pixel counter for screenshots and grabbed wid
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 
 def use_offscreen_qt() -> None:
@@ -31,3 +33,28 @@ def count_colour(img, colour: str, tol: int = 40) -> int:
             ):
                 n += 1
     return n
+
+
+def offscreen_screens(path: Path, screens: list[tuple[str, int, int, int, int]]) -> str:
+    """QT_QPA_PLATFORM for the offscreen platform with these screens (the first is primary)."""
+    path.write_text(
+        json.dumps(
+            {
+                "screens": [
+                    {
+                        "name": n,
+                        "x": x,
+                        "y": y,
+                        "width": w,
+                        "height": h,
+                        "logicalDpi": 96,
+                        "logicalBaseDpi": 96,
+                        "dpr": 1,
+                        "primary": i == 0,
+                    }  # fmt: skip
+                    for i, (n, x, y, w, h) in enumerate(screens)
+                ]
+            }
+        )
+    )
+    return f"offscreen:configfile={path}"

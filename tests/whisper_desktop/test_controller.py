@@ -163,7 +163,7 @@ def test_fallback_window_without_tray(qtbot, make_app) -> None:
     names = list(app.main_window.buttons)
     assert names == [
         "Microphone", "System audio", "Show captions", "Transcript history…",
-        "Connect a device…", "Settings…", "Quit",
+        "Caption scrollback…", "Connect a device…", "Settings…", "Quit",
     ]  # fmt: skip
     qtbot.waitUntil(lambda: app.host.state == HostState.READY, timeout=5000)
     qtbot.waitUntil(lambda: "Listening" in app.main_window.status.text(), timeout=5000)

@@ -58,6 +58,7 @@ def test_german_locale_gives_a_german_menu_and_settings_dialog(qtbot, language, 
         "Systemton",
         "Untertitel anzeigen",
         "Transkript-Verlauf …",
+        "Untertitel-Rückblick …",
         "Gerät verbinden …",
         "Einstellungen …",
         "Beenden",
@@ -68,6 +69,8 @@ def test_german_locale_gives_a_german_menu_and_settings_dialog(qtbot, language, 
     assert dialog.windowTitle() == "Whisper Desktop – Einstellungen"
     assert dialog.autostart.text() == "Whisper Desktop bei der Anmeldung starten"
     assert dialog.mic_task.itemText(0) == "Wie gesprochen"
+    assert dialog.live_text_enabled.text() == "Live-Textdateien schreiben (für OBS)"
+    assert dialog.outline_width.specialValueText() == "aus (ein Schatten)"
     assert dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel).text() == "Abbrechen"
     history = HistoryWindow(store)
     qtbot.addWidget(history)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PySide6.QtGui import QGuiApplication
 
+from tests.support.qt import offscreen_screens
 from whisper_desktop.overlay_placement import (
     ScreenInfo,
     choose_rect,
@@ -96,33 +97,6 @@ def test_the_app_saves_per_screen_and_keeps_an_absent_screens_place(
     assert (g.x(), g.y(), g.width(), g.height()) == (40, 50, 600, 180)
 
 
-def _screens_config(path: Path, screens: list[tuple[str, int, int, int, int]]) -> str:
-    """QT_QPA_PLATFORM for the offscreen platform with these screens (the first is primary)."""
-    import json
-
-    path.write_text(
-        json.dumps(
-            {
-                "screens": [
-                    {
-                        "name": n,
-                        "x": x,
-                        "y": y,
-                        "width": w,
-                        "height": h,
-                        "logicalDpi": 96,
-                        "logicalBaseDpi": 96,
-                        "dpr": 1,
-                        "primary": i == 0,
-                    }  # fmt: skip
-                    for i, (n, x, y, w, h) in enumerate(screens)
-                ]
-            }
-        )
-    )
-    return f"offscreen:configfile={path}"
-
-
 def _run_app_once(tmp_path: Path, platform: str) -> tuple[list[int], str]:
     """Start the app with these screens until it settles; its overlay geometry and the
     screen it says it is on."""
@@ -142,10 +116,10 @@ def _run_app_once(tmp_path: Path, platform: str) -> tuple[list[int], str]:
 
 
 def test_unplugging_and_replugging_a_monitor_with_real_qt_screens(tmp_path: Path) -> None:
-    both = _screens_config(
+    both = offscreen_screens(
         tmp_path / "both.json", [("eDP-1", 0, 0, 1280, 800), ("HDMI-1", 1280, 0, 1920, 1080)]
     )
-    laptop = _screens_config(tmp_path / "laptop.json", [("eDP-1", 0, 0, 1280, 800)])
+    laptop = offscreen_screens(tmp_path / "laptop.json", [("eDP-1", 0, 0, 1280, 800)])
     qs = open_qsettings(tmp_path / "data")
     monitor_key = "HDMI-1 1920x1080+1280+0"
     qs.setValue("overlay/positions", format_positions({monitor_key: (1500, 700, 700, 150)}))

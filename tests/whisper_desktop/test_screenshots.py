@@ -22,6 +22,8 @@ def test_the_pictures_are_made_from_the_widgets(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr[-2000:]
     for name, (min_w, min_h) in {
         "overlay.png": (800, 150),
+        "overlay-outline.png": (900, 300),
+        "scrollback.png": (1280, 720),
         "history.png": (900, 500),
         "settings.png": (700, 450),
     }.items():
@@ -34,3 +36,13 @@ def test_the_pictures_are_made_from_the_widgets(tmp_path: Path) -> None:
     assert count_colour(overlay, "#4da6ff", 60) > 20
     assert count_colour(overlay, "#ffd633", 60) > 20
     assert count_colour(overlay, "#5ee27a", 60) > 20
+    # four lines per source, the outline (black) around the text, over a bright picture
+    outlined = QImage(str(tmp_path / "overlay-outline.png"))
+    small = outlined.scaled(outlined.width() // 4, outlined.height() // 4)
+    assert count_colour(small, "#4da6ff", 60) > 40 and count_colour(small, "#ffd633", 60) > 40
+    assert count_colour(outlined, "#000000", 30) > 3000  # the outline
+    assert outlined.pixelColor(5, 5).lightness() > 200  # the bright background
+    scrollback = QImage(str(tmp_path / "scrollback.png"))
+    assert (scrollback.width(), scrollback.height()) == (1280, 720)  # the whole screen
+    small = scrollback.scaled(320, 180)
+    assert count_colour(small, "#5ee27a", 60) > 5  # the phone's line, in its colour

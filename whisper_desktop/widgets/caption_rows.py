@@ -31,6 +31,7 @@ class CaptionRow:
     current: str = ""  # the utterance still being spoken
     updated: float = 0.0  # clock time of the last text
     closed: bool = False
+    finished: str = ""  # the utterance the last ``final`` closed ("" when it had no words)
 
     @property
     def text(self) -> str:
@@ -73,7 +74,8 @@ class CaptionBoard:
             row.done = ""
         row.current += text
         if final:
-            row.done = (row.done + " " + row.current.strip()).strip()[-MAX_KEPT_CHARS:]
+            row.finished = row.current.strip()
+            row.done = (row.done + " " + row.finished).strip()[-MAX_KEPT_CHARS:]
             row.current = ""
         if text.strip() or final:
             row.updated = now

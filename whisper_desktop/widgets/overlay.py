@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
+    QAccessible,
+    QAccessibleAnnouncementEvent,
     QColor,
     QContextMenuEvent,
     QFont,
@@ -30,6 +32,7 @@ from whisper_desktop.widgets.caption_rows import (
     CaptionRow,
     RowTiming,
 )
+from whisper_desktop.widgets.outlined_text import Outline, draw_text
 
 __all__ = ["REMOTE_COLORS", "CaptionOverlay", "OverlayStyle", "default_geometry"]
 
@@ -40,6 +43,9 @@ WIDEST_LABELS = ("System", "Phone 10", "Browser 10")  # short names (source_name
 PAD = 12
 ROW_GAP = PAD // 2
 LISTENING = "Listening…"
+MIN_LINES, MAX_LINES = 1, 6  # lines per source
+FIT_SOURCES = 2  # the window grows to fit this many sources at the chosen lines
+ANNOUNCED_KEPT = 20
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,9 @@ class OverlayStyle:
     font_family: str = "DejaVu Sans"
     font_size: int = 20
     opacity: float = 0.85  # of the background panel
+    background_color: str = "#101014"
+    outline_width: int = 0  # around each glyph, in pixels; 0 = a soft shadow
+    outline_color: str = "#000000"
     click_through: bool = False
     user_color: str = "#4da6ff"
     system_color: str = "#ffd633"
@@ -58,6 +67,14 @@ class OverlayStyle:
     @property
     def timing(self) -> RowTiming:
         return RowTiming(self.pause_seconds, self.clear_seconds)
+
+    @property
+    def lines(self) -> int:
+        return max(MIN_LINES, min(MAX_LINES, self.lines_per_source))
+
+    @property
+    def outline(self) -> Outline:
+        return Outline(max(0, self.outline_width), self.outline_color)
 
 
 @dataclass(frozen=True)
@@ -74,11 +91,16 @@ class OverlayLayout:
 
 class CaptionOverlay(QWidget):
     """Shows the latest lines of every source in its colour; drag to move, grip to resize,
-    right-click for a menu (its choices are signals; the controller acts on them)."""
+    right-click for a menu (its choices are signals; the controller acts on them).
+
+    Screen readers get each finished line whole (``label: text``): it becomes the widget's
+    accessible description and is announced, never the words as they arrive."""
 
     geometry_changed = Signal(tuple)  # (x, y, w, h), after moves/resizes settle
+    line_finished = Signal(str, str, str, str)  # client_id, label, colour, the utterance's text
     settings_requested = Signal()
     history_requested = Signal()
+    scrollback_requested = Signal()
     hide_requested = Signal()
     quit_requested = Signal()
 
@@ -100,7 +122,9 @@ class CaptionOverlay(QWidget):
         self._drag_offset: QPoint | None = None
         self._wanted_visible = False
         self._mask_rect = QRect()
+        self._announced: list[str] = []
         self.setWindowTitle(self.tr("Whisper Desktop captions"))
+        self.setAccessibleName(self.windowTitle())
         self.setObjectName("captionOverlay")
         self.setWindowFlags(
             Qt.WindowType.FramelessWindowHint
@@ -118,8 +142,8 @@ class CaptionOverlay(QWidget):
         self._fade_timer = QTimer(self, interval=100)
         self._fade_timer.timeout.connect(self._tick)
         self._fade_timer.start()
-        self.apply_style(self._style)
         self.resize(760, 150)
+        self.apply_style(self._style)
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -128,11 +152,26 @@ class CaptionOverlay(QWidget):
         return self._style
 
     def apply_style(self, style: OverlayStyle) -> None:
-        self._style = style
+        old, self._style = self._style, style
         self._board.set_local_colors(style.user_color, style.system_color)
         self._board.timing = style.timing
         self._set_click_through(style.click_through)
+        if (old.lines, old.font_family, old.font_size) != (
+            style.lines,
+            style.font_family,
+            style.font_size,
+        ):
+            self.fit_lines()  # a size the user gave stays until the lines need more
         self._refresh()
+
+    def height_for_lines(self, sources: int = FIT_SOURCES) -> int:
+        """The window height that shows ``sources`` sources at the style's lines each."""
+        line_h = QFontMetrics(self._fonts()[0]).lineSpacing()
+        return 2 * PAD + sources * self._style.lines * line_h + (sources - 1) * ROW_GAP
+
+    def announced_lines(self) -> list[str]:
+        """The finished lines given to screen readers, oldest first (the last few)."""
+        return list(self._announced)
 
     def set_idle_text(self, text: str) -> None:
         """What the panel says while no source has text ("Listening…", "Loading the model…")."""
@@ -156,10 +195,13 @@ class CaptionOverlay(QWidget):
 
     def add_text(self, client_id: str, text: str, final: bool) -> None:
         """Append newly committed text of a source; ``final`` closes its current utterance."""
-        self._board.add_text(client_id, text, final)
+        row = self._board.add_text(client_id, text, final)
         if text.strip():
             self._wake()
         self._refresh()
+        if final and row.finished:
+            self._announce(f"{row.label}: {row.finished}")
+            self.line_finished.emit(row.client_id, row.label, row.color, row.finished)
 
     def source_closed(self, client_id: str) -> None:
         """A session ended: keep its text until it clears or the overlay fades, then forget it."""
@@ -197,6 +239,7 @@ class CaptionOverlay(QWidget):
         menu = QMenu(self)
         menu.addAction(self.tr("Settings…"), self.settings_requested.emit)
         menu.addAction(self.tr("History…"), self.history_requested.emit)
+        menu.addAction(self.tr("Scrollback…"), self.scrollback_requested.emit)
         menu.addAction(self.tr("Hide captions"), self.hide_requested.emit)
         menu.addSeparator()
         menu.addAction(self.tr("Quit"), self.quit_requested.emit)
@@ -229,6 +272,23 @@ class CaptionOverlay(QWidget):
         return OverlayLayout(label_w, text_x, text_w, panel, rows, placeholder)
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _announce(self, line: str) -> None:
+        """A finished line for assistive tech: the accessible description (what a screen reader
+        reads of the overlay; setting it sends DescriptionChanged) and an announcement, as a
+        polite live region would give it."""
+        self._announced = [*self._announced, line][-ANNOUNCED_KEPT:]
+        self.setAccessibleDescription(line)
+        if QAccessible.isActive():
+            QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(self, line))
+
+    def fit_lines(self) -> None:
+        """Taller when the lines need it, keeping the bottom edge where it was."""
+        need = self.height_for_lines()
+        if self.height() >= need:
+            return
+        g = self.geometry()
+        self.setGeometry(g.x(), g.bottom() + 1 - need, g.width(), need)
 
     def _refresh(self) -> None:
         """Fit the window's visible part (its mask) to the panel and repaint."""
@@ -314,9 +374,10 @@ class CaptionOverlay(QWidget):
         """The rows to draw and lines for each: fewer lines first, then the stalest go."""
         rows = self._board.shown_rows()
         if not rows:
-            return [], self._style.lines_per_source
-        per_row = max(1, height // len(rows)) - ROW_GAP
-        lines = max(1, min(self._style.lines_per_source, per_row // max(1, line_h)))
+            return [], self._style.lines
+        line_h = max(1, line_h)
+        gaps = ROW_GAP * (len(rows) - 1)
+        lines = max(1, min(self._style.lines, (height - gaps) // (len(rows) * line_h)))
         fits = max(1, (height + ROW_GAP) // (lines * line_h + ROW_GAP))
         if len(rows) <= fits:
             return rows, lines
@@ -331,7 +392,7 @@ class CaptionOverlay(QWidget):
         p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
         p.fillRect(self.rect(), Qt.GlobalColor.transparent)
         p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
-        panel = QColor(16, 16, 20)
+        panel = QColor(self._style.background_color)
         panel.setAlphaF(max(0.0, min(1.0, self._style.opacity * self._alpha)))
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(panel)
@@ -348,22 +409,17 @@ class CaptionOverlay(QWidget):
             p.setFont(italic)
             p.setPen(hint)
             p.drawText(lay.text_x, y + tm.ascent(), lay.placeholder)
+        outline = self._style.outline
         for row, lines in lay.rows:
             alpha = self._alpha * self._board.alpha(row)
             color = QColor(row.color)
             color.setAlphaF(alpha)
-            shadow = QColor(0, 0, 0, int(200 * alpha))
             label = lm.elidedText(row.label, Qt.TextElideMode.ElideRight, lay.label_width)
-            p.setFont(label_font)
-            p.setPen(color)
-            p.drawText(PAD, y + tm.ascent(), label)  # on the text's first baseline
-            p.setFont(text_font)
+            label_outline = Outline((outline.width + 1) // 2, outline.color)
+            # on the text's first baseline
+            draw_text(p, PAD, y + tm.ascent(), label, label_font, color, label_outline)
             for line in lines:
-                base = y + tm.ascent()
-                p.setPen(shadow)
-                p.drawText(lay.text_x + 1, base + 1, line)
-                p.setPen(color)
-                p.drawText(lay.text_x, base, line)
+                draw_text(p, lay.text_x, y + tm.ascent(), line, text_font, color, outline)
                 y += tm.lineSpacing()
             y += ROW_GAP
         p.end()

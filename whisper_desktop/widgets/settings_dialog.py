@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QColorDialog,
@@ -36,6 +36,9 @@ from server_core.languages import AUTO, language_choices, normalize_language
 from server_core.model_names import is_english_only
 from whisper_desktop.model_catalog import InstalledLister, model_choices
 from whisper_desktop.settings import LOOPBACK_HOST, SYSTEM_DEFAULT, Settings, new_token
+from whisper_desktop.widgets.outlined_text import MAX_OUTLINE
+from whisper_desktop.widgets.overlay import MAX_LINES, MIN_LINES
+from whisper_desktop.widgets.scrollback_lines import MAX_MINUTES, MIN_MINUTES
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +89,8 @@ class ColorButton(QPushButton):
     def set_color(self, color: str) -> None:
         self._color = QColor(color).name()
         self.setText(self._color)
-        self.setStyleSheet(f"background-color: {self._color}; color: black;")
+        ink = "black" if QColor(self._color).lightness() >= 128 else "white"
+        self.setStyleSheet(f"background-color: {self._color}; color: {ink};")
         self.color_changed.emit(self._color)
 
     def _pick(self) -> None:
@@ -274,7 +278,7 @@ class SettingsDialog(QDialog):
         self.font_size.setRange(8, 96)
         self.font_size.setValue(settings.overlay_font_size)
         self.opacity = QDoubleSpinBox()
-        self.opacity.setRange(0.2, 1.0)
+        self.opacity.setRange(0.0, 1.0)
         self.opacity.setSingleStep(0.05)
         self.opacity.setValue(settings.overlay_opacity)
         self.click_through = QCheckBox(self.tr("Clicks pass through the captions"))
@@ -294,16 +298,75 @@ class SettingsDialog(QDialog):
         self.clear_seconds.setToolTip(
             self.tr("A source's line clears this long after its last words")
         )
+        self.lines = QSpinBox()
+        self.lines.setRange(MIN_LINES, MAX_LINES)
+        self.lines.setValue(max(MIN_LINES, min(MAX_LINES, settings.overlay_lines)))
+        self.outline_width = QSpinBox()
+        self.outline_width.setRange(0, MAX_OUTLINE)
+        self.outline_width.setSuffix(self.tr(" px"))
+        self.outline_width.setSpecialValueText(self.tr("off (a shadow)"))
+        self.outline_width.setValue(settings.overlay_outline_width)
+        self.outline_width.setToolTip(self.tr("A border around each letter, readable over video"))
+        self.outline_color = ColorButton(settings.overlay_outline_color)
+        self.background_color = ColorButton(settings.overlay_background_color)
         overlay_box = QGroupBox(self.tr("Captions"))
         of = QFormLayout(overlay_box)
         of.addRow(self.tr("Font"), self.font_family)
         of.addRow(self.tr("Size"), self.font_size)
+        of.addRow(self.tr("Lines per source"), self.lines)
+        of.addRow(self.tr("Text outline"), self.outline_width)
+        of.addRow(self.tr("Outline colour"), self.outline_color)
+        of.addRow(self.tr("Background colour"), self.background_color)
         of.addRow(self.tr("Background opacity"), self.opacity)
         of.addRow(self.click_through)
         of.addRow(self.tr("Microphone colour"), self.user_color)
         of.addRow(self.tr("System audio colour"), self.system_color)
         of.addRow(self.tr("Clear a line after"), self.clear_seconds)
         of.addRow(self.tr("Fade when idle after"), self.fade_seconds)
+
+        # Scrollback and live text files
+        self.scrollback_minutes = QSpinBox()
+        self.scrollback_minutes.setRange(MIN_MINUTES, MAX_MINUTES)
+        self.scrollback_minutes.setSuffix(self.tr(" min"))
+        self.scrollback_minutes.setValue(settings.scrollback_minutes)
+        self.scrollback_screen = QComboBox()
+        self.scrollback_screen.addItem(self.tr("The screen it is on"), "")
+        for screen in QGuiApplication.screens():
+            g = screen.geometry()
+            self.scrollback_screen.addItem(
+                f"{screen.name()} ({g.width()}×{g.height()})", screen.name()
+            )
+        if self.scrollback_screen.findData(settings.scrollback_screen) < 0:
+            self.scrollback_screen.addItem(
+                _tr("%1 (not connected)").replace("%1", settings.scrollback_screen),
+                settings.scrollback_screen,
+            )
+        self.scrollback_screen.setCurrentIndex(
+            max(0, self.scrollback_screen.findData(settings.scrollback_screen))
+        )
+        self.live_text_enabled = QCheckBox(self.tr("Write live text files (for OBS)"))
+        self.live_text_enabled.setToolTip(
+            self.tr("One file per source, captions-You.txt …, with its last finished lines")
+        )
+        self.live_text_enabled.setChecked(settings.live_text_enabled)
+        self.live_text_folder = QLineEdit(
+            settings.live_text_folder, placeholderText=self.tr("the app's data folder")
+        )
+        pick_folder = QPushButton(self.tr("Browse…"))
+        pick_folder.clicked.connect(self._browse_live_text_folder)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.live_text_folder, 1)
+        folder_row.addWidget(pick_folder)
+        self.live_text_enabled.toggled.connect(self.live_text_folder.setEnabled)
+        self.live_text_enabled.toggled.connect(pick_folder.setEnabled)
+        self.live_text_folder.setEnabled(settings.live_text_enabled)
+        pick_folder.setEnabled(settings.live_text_enabled)
+        streams_box = QGroupBox(self.tr("Scrollback and streaming"))
+        stf = QFormLayout(streams_box)
+        stf.addRow(self.tr("Scrollback keeps"), self.scrollback_minutes)
+        stf.addRow(self.tr("Full screen on"), self.scrollback_screen)
+        stf.addRow(self.live_text_enabled)
+        stf.addRow(self.tr("Folder"), folder_row)
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
@@ -320,6 +383,7 @@ class SettingsDialog(QDialog):
         left.addWidget(engine_box)
         left.addWidget(audio_box)
         left.addWidget(history_box)
+        left.addWidget(streams_box)
         left.addStretch(1)
         right.addWidget(server_box)
         right.addWidget(overlay_box)
@@ -384,6 +448,13 @@ class SettingsDialog(QDialog):
         if path:
             self.model.setCurrentText(path)
 
+    def _browse_live_text_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, self.tr("Choose a folder for the live text files"), self.live_text_folder.text()
+        )
+        if folder:
+            self.live_text_folder.setText(folder)
+
     def result_settings(self) -> Settings:
         return self._initial.replace(
             model=self.model_spec() or self._initial.model,
@@ -412,6 +483,14 @@ class SettingsDialog(QDialog):
             overlay_system_color=self.system_color.color(),
             overlay_fade_seconds=self.fade_seconds.value(),
             overlay_clear_seconds=self.clear_seconds.value(),
+            overlay_lines=self.lines.value(),
+            overlay_outline_width=self.outline_width.value(),
+            overlay_outline_color=self.outline_color.color(),
+            overlay_background_color=self.background_color.color(),
+            scrollback_minutes=self.scrollback_minutes.value(),
+            scrollback_screen=self.scrollback_screen.currentData() or "",
+            live_text_enabled=self.live_text_enabled.isChecked(),
+            live_text_folder=self.live_text_folder.text().strip(),
             history_enabled=self.history_enabled.isChecked(),
             autostart=self.autostart.isChecked(),
         )

@@ -81,6 +81,7 @@ class AppActions(QObject):
         self.system.setToolTip(self.tr("Caption what the computer plays (shown in yellow)"))
         self.captions = QAction(self.tr("Show captions"), self, checkable=True)
         self.history = QAction(self.tr("Transcript history…"), self)
+        self.scrollback = QAction(self.tr("Caption scrollback…"), self)
         self.connect_device = QAction(self.tr("Connect a device…"), self)
         self.settings = QAction(self.tr("Settings…"), self)
         self.quit = QAction(self.tr("Quit"), self)
@@ -95,6 +96,7 @@ class AppActions(QObject):
             self.captions,
             None,
             self.history,
+            self.scrollback,
             self.connect_device,
             self.settings,
             None,

@@ -195,10 +195,11 @@ def test_first_start_says_listening_in_a_box_that_fits(clocked) -> None:
 def test_right_click_menu_asks_the_controller(qtbot, overlay: CaptionOverlay) -> None:
     menu = overlay.build_menu()
     actions = {a.text(): a for a in menu.actions() if not a.isSeparator()}
-    assert list(actions) == ["Settings…", "History…", "Hide captions", "Quit"]
+    assert list(actions) == ["Settings…", "History…", "Scrollback…", "Hide captions", "Quit"]
     for text, signal in (
         ("Settings…", overlay.settings_requested),
         ("History…", overlay.history_requested),
+        ("Scrollback…", overlay.scrollback_requested),
         ("Hide captions", overlay.hide_requested),
         ("Quit", overlay.quit_requested),
     ):

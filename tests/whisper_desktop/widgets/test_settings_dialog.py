@@ -172,3 +172,34 @@ def test_each_source_can_be_translated_into_english(qtbot) -> None:
     d.system_task.setCurrentIndex(d.system_task.findData("transcribe"))
     chosen = d.result_settings()
     assert (chosen.mic_task, chosen.system_task) == ("translate", "transcribe")
+
+
+def test_settings_dialog_edits_the_reading_options(qtbot) -> None:
+    start = Settings(overlay_lines=9, scrollback_screen="HDMI-7")
+    d = SettingsDialog(start)
+    qtbot.addWidget(d)
+    assert d.lines.value() == 6 and (d.lines.minimum(), d.lines.maximum()) == (1, 6)
+    assert d.opacity.minimum() == 0.0  # no background at all: outline only
+    assert d.outline_width.value() == 0 and d.outline_width.text() == "off (a shadow)"
+    assert not d.live_text_enabled.isChecked() and not d.live_text_folder.isEnabled()
+    assert d.scrollback_screen.currentText() == "HDMI-7 (not connected)"
+    assert d.scrollback_screen.itemData(0) == ""
+    d.lines.setValue(4)
+    d.outline_width.setValue(3)
+    d.outline_color.set_color("#112233")
+    d.background_color.set_color("#fafafa")
+    d.opacity.setValue(0.0)
+    d.scrollback_minutes.setValue(30)
+    d.scrollback_screen.setCurrentIndex(0)
+    d.live_text_enabled.setChecked(True)
+    assert d.live_text_folder.isEnabled()
+    d.live_text_folder.setText(" /tmp/obs ")
+    r = d.result_settings()
+    assert (r.overlay_lines, r.overlay_outline_width, r.overlay_outline_color) == (
+        4,
+        3,
+        "#112233",
+    )
+    assert (r.overlay_background_color, r.overlay_opacity) == ("#fafafa", 0.0)
+    assert (r.scrollback_minutes, r.scrollback_screen) == (30, "")
+    assert (r.live_text_enabled, r.live_text_folder) == (True, "/tmp/obs")

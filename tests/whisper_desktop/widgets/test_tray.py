@@ -10,7 +10,7 @@ def test_tray_menu_has_every_action(qtbot) -> None:
     texts = [a.text() if not a.isSeparator() else "-" for a in tray.menu.actions()]
     assert texts == [
         "Whisper Desktop — loading", "-", "Microphone", "System audio", "Show captions", "-",
-        "Transcript history…", "Connect a device…", "Settings…", "-", "Quit",
+        "Transcript history…", "Caption scrollback…", "Connect a device…", "Settings…", "-", "Quit",
     ]  # fmt: skip
 
 
