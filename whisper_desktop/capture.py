@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 USER = "user"  # the microphone's client id
 SYSTEM = "system"  # the system audio's
+SOUND_RMS = 0.003  # about -50 dBFS: the system audio is playing something
 
 
 class CaptureWorker(QObject):
@@ -134,6 +135,11 @@ class EchoControl:
 
     def tick(self, now: float) -> list[TranscriptEvent]:
         return self.guard.tick(now) if self.enabled else []
+
+    def level(self, client_id: str, rms: float, now: float) -> None:
+        """A capture's level: the system audio playing means its words may follow."""
+        if client_id == SYSTEM and rms >= SOUND_RMS:
+            self.guard.system_sound(now)
 
     def stats(self) -> dict[str, object]:
         canceller = self._canceller

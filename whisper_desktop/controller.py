@@ -339,6 +339,7 @@ class DesktopApp:
             self._start_capture(client_id)
 
     def _level(self, client_id: str, rms: float) -> None:
+        self.echo.level(client_id, rms, time.monotonic())
         if client_id in self.captures:  # not a late one from a stopped capture
             self.main_window.levels.set_level(client_id, rms)
 

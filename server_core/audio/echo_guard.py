@@ -6,10 +6,13 @@ The echo canceller (:mod:`server_core.audio.echo`) removes nearly all of it; wha
 hundred milliseconds after the System source shows the same words. The guard compares each
 microphone utterance, word by word as it streams in, with the System source's recent words:
 
-- while the System source has said nothing for ``window_seconds``, everything passes at once;
-- otherwise the utterance's first words wait (at most ``hold_seconds``) until they are clearly
-  the user's own (few of them in the System words) or clearly an echo (most of them are, in
-  order): a fuzzy match on normalised words, tolerating the odd misheard word;
+- while the system audio is silent and its row has said nothing for ``window_seconds``,
+  everything passes at once;
+- otherwise the utterance's words wait (at most ``hold_seconds``) until they are clearly an
+  echo (most of them are in the System row's recent words, in order: a fuzzy match on
+  normalised words, tolerating the odd misheard word) or clearly the user's own. While the
+  system audio is playing they wait the whole time, since the System row may show the same
+  words a moment later than the microphone's;
 - an echo is dropped (logged at debug level); an utterance that is not in the System words is
   never dropped, and one-word utterances always pass.
 
@@ -65,7 +68,8 @@ class Verdict(str, Enum):
 @dataclass(frozen=True)
 class EchoGuardOptions:
     window_seconds: float = 10.0  # System words this recent count
-    hold_seconds: float = 1.5  # an undecided utterance's words wait at most this long
+    sound_seconds: float = 3.0  # the system audio was loud this recently: its words may follow
+    hold_seconds: float = 2.0  # an undecided utterance's words wait at most this long
     decide_words: int = 3  # words after which the verdict need not wait
     echo_share: float = 0.7  # at least this share of the words matched: an echo
     own_share: float = 0.4  # at most this share matched: the user's own
@@ -78,19 +82,22 @@ class _Utterance(Generic[T]):
     held: list[T] = field(default_factory=list)
     held_since: float | None = None
     verdict: Verdict = Verdict.UNDECIDED
+    closed: bool = False  # its last item came
 
 
 class EchoGuard(Generic[T]):
     """Filters one microphone source's transcript items against one system source's words.
 
     Items are whatever the caller shows (events); the guard only reads their text and whether
-    they close an utterance, through the arguments of :meth:`user`.
+    they close an utterance, through the arguments of :meth:`user`. Items come out in the order
+    they went in.
     """
 
     def __init__(self, options: EchoGuardOptions = EchoGuardOptions()) -> None:
         self.options = options
         self._system: deque[tuple[float, str]] = deque()
-        self._utterance: _Utterance[T] = _Utterance()
+        self._sound_at: float | None = None
+        self._pending: deque[_Utterance[T]] = deque()  # oldest first; the last may be open
         self.dropped_words = 0
 
     # -- input ----------------------------------------------------------------------------
@@ -98,43 +105,56 @@ class EchoGuard(Generic[T]):
     def system(self, text: str, now: float) -> list[T]:
         """The System source showed ``text``; returns held items that may now be shown."""
         self._system.extend((now, w) for w in words_of(text))
-        self._forget(now)
-        return self._evaluate(now, closing=False)
+        return self.tick(now)
+
+    def system_sound(self, now: float) -> None:
+        """The system audio is playing something (its words may come a little later)."""
+        self._sound_at = now
 
     def user(self, item: T, text: str, final: bool, now: float) -> list[T]:
         """A microphone item; returns the items to show now (this one, earlier held ones, or
         none while they wait or when they are an echo)."""
-        self._forget(now)
-        u = self._utterance
+        if not self._pending or self._pending[-1].closed:
+            self._pending.append(_Utterance())
+        u = self._pending[-1]
         new_words = words_of(text)
         u.words.extend(new_words)
-        if u.verdict is Verdict.OWN:
-            shown = [item]
-        elif u.verdict is Verdict.ECHO and self._echoes(new_words):
+        u.closed = final
+        shown: list[T] = []
+        if u.verdict is Verdict.ECHO and self._echoes(new_words):
             self._drop([item], new_words)
-            shown = []
         else:
             if u.verdict is Verdict.ECHO:  # the user speaks after the echo, in one utterance
                 u.verdict = Verdict.UNDECIDED
                 u.words = list(new_words)
+                u.held_since = None
             u.held.append(item)
             if u.held_since is None:
                 u.held_since = now
-            shown = self._evaluate(now, closing=final)
-        if final:
-            self._utterance = _Utterance()
-        return shown
+        return shown + self.tick(now)
 
     def tick(self, now: float) -> list[T]:
-        """Items whose wait is over."""
+        """Items whose verdict came (or whose wait is over), oldest first."""
         self._forget(now)
-        return self._evaluate(now, closing=False)
+        shown: list[T] = []
+        for u in self._pending:
+            self._evaluate(u, now)
+        while self._pending:
+            u = self._pending[0]
+            if u.verdict is Verdict.OWN:
+                shown += u.held
+                u.held = []
+            if u.verdict is Verdict.UNDECIDED or not u.closed:
+                break  # later utterances wait behind it: the order stays
+            self._pending.popleft()
+        return shown
 
     def reset(self) -> list[T]:
         """Forget everything (a source stopped); nothing held is lost: it is returned."""
-        held = self._utterance.held
-        self._utterance = _Utterance()
+        held = [item for u in self._pending if u.verdict is not Verdict.ECHO for item in u.held]
+        self._pending.clear()
         self._system.clear()
+        self._sound_at = None
         return held
 
     # -- the verdict ------------------------------------------------------------------------
@@ -143,42 +163,44 @@ class EchoGuard(Generic[T]):
         while self._system and now - self._system[0][0] > self.options.window_seconds:
             self._system.popleft()
 
+    def _sounding(self, now: float) -> bool:
+        return self._sound_at is not None and now - self._sound_at <= self.options.sound_seconds
+
     def _matched_share(self, words: Sequence[str]) -> float:
-        if not words:
+        if not words or not self._system:
             return 0.0
         errors = best_match_errors(words, [w for _, w in self._system])
         return 1.0 - errors / len(words)
 
     def _echoes(self, words: Sequence[str]) -> bool:
-        return bool(self._system) and self._matched_share(words) >= self.options.echo_share
+        return self._matched_share(words) >= self.options.echo_share
 
-    def _evaluate(self, now: float, closing: bool) -> list[T]:
-        u = self._utterance
+    def _evaluate(self, u: _Utterance[T], now: float) -> None:
         if u.verdict is not Verdict.UNDECIDED or not u.held:
-            return []
+            return
         o = self.options
-        if not self._system:
-            return self._release()
+        sounding = self._sounding(now)
+        if not self._system and not sounding:
+            u.verdict = Verdict.OWN  # the system audio is silent: nothing to echo
+            return
         share = self._matched_share(u.words)
         expired = u.held_since is not None and now - u.held_since >= o.hold_seconds
-        if len(u.words) >= o.decide_words or closing or expired:
-            if len(u.words) >= o.min_echo_words and share >= o.echo_share:
-                u.verdict = Verdict.ECHO
-                self._drop(u.held, u.words)
-                u.held = []
-                return []
-            if len(u.words) >= o.decide_words and share > o.own_share and not (closing or expired):
-                return []  # neither clearly: wait for more words
-            return self._release()
-        if u.words and share == 0.0:
-            return self._release()  # not one of its words was said by the System source
-        return []
-
-    def _release(self) -> list[T]:
-        u = self._utterance
-        u.verdict = Verdict.OWN
-        held, u.held = u.held, []
-        return held
+        if (
+            len(u.words) >= o.min_echo_words
+            and share >= o.echo_share
+            and (len(u.words) >= o.decide_words or u.closed or expired)
+        ):
+            u.verdict = Verdict.ECHO
+            self._drop(u.held, u.words)
+            u.held = []
+            return
+        if expired:
+            u.verdict = Verdict.OWN
+            return
+        if sounding:
+            return  # the System row may still be about to show these words: wait
+        if share == 0.0 or (len(u.words) >= o.decide_words and share <= o.own_share) or u.closed:
+            u.verdict = Verdict.OWN
 
     def _drop(self, items: list[T], words: Sequence[str]) -> None:
         self.dropped_words += len(words)

@@ -177,8 +177,9 @@ class SceneRun:
 
 
 def run_scene(env: DesktopEnv, model: str, scene: Scene, echo_path: str, echo_on: bool,
-              work: Path) -> SceneRun:  # fmt: skip
-    """The real app with both captures while the scene plays; its history afterwards."""
+              work: Path, screenshot: tuple[float, Path] | None = None) -> SceneRun:  # fmt: skip
+    """The real app with both captures while the scene plays; its history afterwards.
+    ``screenshot``: (seconds into the scene, PNG) of the overlay, taken once."""
     from whisper_desktop.settings import Key, open_qsettings
 
     tag = f"{model}-{echo_path}-{'on' if echo_on else 'off'}"
@@ -207,6 +208,9 @@ def run_scene(env: DesktopEnv, model: str, scene: Scene, echo_path: str, echo_on
             while time.time() - t0 < scene.seconds + scene.tail_seconds:
                 if app.poll() is not None:
                     raise RuntimeError(f"the app exited with {app.returncode} during the scene")
+                if screenshot is not None and time.time() - t0 >= screenshot[0]:
+                    _overlay_shot(env, state, screenshot[1])
+                    screenshot = None
                 time.sleep(0.5)
             cpu = _cpu_seconds(app.pid)
             app.send_signal(signal.SIGTERM)
@@ -229,6 +233,11 @@ def run_scene(env: DesktopEnv, model: str, scene: Scene, echo_path: str, echo_on
         ready_seconds=round(ready, 1),
         cpu_seconds=cpu,
     )
+
+
+def _overlay_shot(env: DesktopEnv, state: Path, png: Path) -> None:
+    x, y, w, h = _state(state)["overlay"]["geometry"]
+    env.screenshot(png, crop=(x, y, w, h))
 
 
 def _wait_listening(state: Path, app: subprocess.Popen, timeout: float) -> None:

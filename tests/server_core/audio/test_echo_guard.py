@@ -98,3 +98,25 @@ def test_the_system_catching_up_confirms_an_echo() -> None:
     assert guard2.system(TALK, now=1.2) == []  # now it is plainly the talk
     assert guard2.user(" print each figure.", " print each figure.", True, 1.4) == []
     assert guard2.dropped_words == 6
+
+
+def test_while_the_system_audio_plays_the_microphone_waits_for_its_words() -> None:
+    guard: EchoGuard[str] = EchoGuard(EchoGuardOptions(hold_seconds=2.0))
+    guard.system_sound(0.0)
+    # the microphone's transcript of the echo comes before the System row's
+    assert feed(guard, [" In the old print", " each figure."], 0.2) == []
+    assert guard.system(TALK, now=1.0) == []  # now it is plainly the talk: dropped
+    assert guard.dropped_words == 6
+    guard.system_sound(1.5)
+    assert guard.user(" Ask not what", " Ask not what", False, 1.6) == []  # waits...
+    assert guard.tick(3.0) == []
+    assert guard.tick(3.7) == [" Ask not what"]  # ...and is the user's once the wait is over
+
+
+def test_the_order_of_utterances_is_kept() -> None:
+    guard: EchoGuard[str] = EchoGuard(EchoGuardOptions(hold_seconds=2.0))
+    guard.system_sound(0.0)
+    assert guard.user(" First one.", " First one.", True, 0.1) == []
+    assert guard.user(" Second one.", " Second one.", True, 0.5) == []
+    assert guard.tick(2.2) == [" First one."]
+    assert guard.tick(2.6) == [" Second one."]
