@@ -99,6 +99,7 @@ class EchoGuard(Generic[T]):
         self._sound_at: float | None = None
         self._pending: deque[_Utterance[T]] = deque()  # oldest first; the last may be open
         self.dropped_words = 0
+        self.dropped: deque[T] = deque(maxlen=64)  # the latest items found to be echo
 
     # -- input ----------------------------------------------------------------------------
 
@@ -204,6 +205,7 @@ class EchoGuard(Generic[T]):
 
     def _drop(self, items: list[T], words: Sequence[str]) -> None:
         self.dropped_words += len(words)
+        self.dropped.extend(items)
         log.debug(
             "echo guard: not the user's (%d item(s)), the system audio said it: %r",
             len(items),
