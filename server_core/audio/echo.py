@@ -41,6 +41,8 @@ FRAME_SECONDS = FRAME / SAMPLE_RATE
 # the reference's capture block: the microphone waits for the reference, so keep it short
 REFERENCE_BLOCK_SECONDS = 0.01
 Sink = Callable[[np.ndarray], None]
+AEC_DELAY_SAMPLES = 127  # AEC3 returns a frame this much later (measured: livekit 1.2, 16 kHz)
+SILENT_ENERGY = FRAME * (10 ** (-60 / 20)) ** 2  # a 10 ms frame quieter than -60 dBFS
 ACTIVE_FAR_PEAK = 100  # int16: a far frame this loud is sound the canceller learns from
 FAR_KEEP_SECONDS = 1.0  # far audio kept ahead of the microphone's, at most
 INSTALL_HINT = "echo cancellation needs the livekit package: pip install 'livekit>=1.0'"
@@ -93,6 +95,9 @@ class EchoOptions:
     far_idle_seconds: float = 0.5  # far end silent this long: near frames pass untouched
     settle_seconds: float = 0.3  # near frames pass while the far end's clock settles
     warmup_seconds: float = 2.5  # of far-end sound, before the cancelled audio is used
+    # a frame that keeps more than this of its energy through the canceller is double talk
+    double_talk_db: float = -10.0
+    double_talk_hangover_frames: int = 5
 
 
 class StreamClock:
@@ -137,6 +142,7 @@ class EchoStats:
     passed_seconds: float = 0.0  # near audio that went through untouched (far idle)
     late_seconds: float = 0.0  # near audio passed because its far end came too late
     warmup_seconds: float = 0.0  # near audio passed while the canceller learnt
+    double_talk_seconds: float = 0.0  # near audio passed as heard: the user spoke over the echo
     compute_seconds: float = 0.0
     hold_seconds_sum: float = 0.0  # per near block: arrival to the release of its last sample
     hold_seconds_max: float = 0.0
@@ -149,6 +155,7 @@ class EchoStats:
             "passed_seconds": round(self.passed_seconds, 2),
             "late_seconds": round(self.late_seconds, 2),
             "warmup_seconds": round(self.warmup_seconds, 2),
+            "double_talk_seconds": round(self.double_talk_seconds, 2),
             "compute_per_audio_second": round(self.compute_seconds / self.near_seconds, 4)
             if self.near_seconds
             else 0.0,
@@ -241,6 +248,9 @@ class EchoCanceller:
         self._stop = False
         self._far_since: Optional[float] = None  # when the far end (re)started
         self._far_active_seconds = 0.0  # far-end sound the canceller has learnt from
+        self._double_talk_ratio = 10 ** (options.double_talk_db / 10)
+        self._double_talk_frames = 0  # frames the microphone still passes as heard
+        self._heard_tail = np.zeros(AEC_DELAY_SAMPLES, np.float32)
         self.stats = EchoStats()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -406,6 +416,27 @@ class EchoCanceller:
         self.stats.passed_seconds += len(near) * FRAME_SECONDS
         return np.concatenate(near) if near else np.zeros(0, np.float32)
 
+    def _in_step(self, frame: np.ndarray) -> np.ndarray:
+        """``frame`` delayed as AEC3 delays what it returns, so the two can be switched."""
+        both = np.concatenate([self._heard_tail, frame])
+        self._heard_tail = both[FRAME:]
+        return both[:FRAME]
+
+    def _double_talk(self, frame: np.ndarray, cleaned: np.ndarray) -> bool:
+        """The user speaks over the echo: most of the frame survived the canceller.
+
+        AEC3 suppresses hard while both ends talk, which costs Whisper the user's words; with
+        the echo below the user's voice, the frame as the microphone heard it reads better.
+        Where only the echo played, the canceller leaves tens of dB less: that stays cleaned.
+        """
+        heard = float(np.dot(frame, frame)) + 1e-10
+        kept = float(np.dot(cleaned, cleaned))
+        if heard > SILENT_ENERGY and kept >= heard * self._double_talk_ratio:
+            self._double_talk_frames = self.options.double_talk_hangover_frames
+        elif self._double_talk_frames > 0:
+            self._double_talk_frames -= 1
+        return self._double_talk_frames > 0
+
     def _cancel(self, work: _Work) -> np.ndarray:
         """AEC3 over the frames. Until the far end has played ``warmup_seconds`` the
         canceller learns but its output is not used: in its first seconds AEC3 suppresses
@@ -420,11 +451,15 @@ class EchoCanceller:
                 if np.abs(far).max() >= ACTIVE_FAR_PEAK:
                     self._far_active_seconds += FRAME_SECONDS
                 fed += 1
-            cleaned = self._processor.near(_to_int16(frame))
-            if self._far_active_seconds >= self.options.warmup_seconds:
-                out[i * FRAME : (i + 1) * FRAME] = cleaned.astype(np.float32) / 32767.0
-            else:
-                out[i * FRAME : (i + 1) * FRAME] = frame
+            cleaned = self._processor.near(_to_int16(frame)).astype(np.float32) / 32767.0
+            heard = self._in_step(frame)  # the frame as heard, as late as AEC3's output
+            if self._far_active_seconds < self.options.warmup_seconds:
+                out[i * FRAME : (i + 1) * FRAME] = heard
                 self.stats.warmup_seconds += FRAME_SECONDS
+            elif self._double_talk(heard, cleaned):
+                out[i * FRAME : (i + 1) * FRAME] = heard
+                self.stats.double_talk_seconds += FRAME_SECONDS
+            else:
+                out[i * FRAME : (i + 1) * FRAME] = cleaned
         self.stats.compute_seconds += time.thread_time() - t0
         return out

@@ -122,8 +122,8 @@ def test_double_talk_keeps_the_users_words(speech_dir) -> None:
     near[at] += own
     out, _ = stream(near, far)
     got, said = aligned(out[at], own)
-    # the user's speech comes through: same shape, about the same level
-    assert np.corrcoef(got, said)[0, 1] >= 0.8
+    # the user's speech comes through as it was said (the echo under it stays below it)
+    assert np.corrcoef(got, said)[0, 1] >= 0.95  # AEC3 alone: 0.86
     assert abs(db(got) - db(said)) <= 3
 
 
