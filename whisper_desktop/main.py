@@ -26,7 +26,7 @@ def _needs(extra: str, what: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     command = args[0] if args and args[0] in ("simulate", "cluster") else None
-    if command and _needs("server", f"whisper-desktop {command}"):
+    if command and _needs("server", command):
         return 2
     if args and args[0] == "simulate":
         from server_core.simulate import main as simulate_main
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return cluster_main(args[1:])
     if "--server-only" in args:
-        if _needs("server", "whisper-desktop --server-only"):
+        if _needs("server", "--server-only"):
             return 2
         from server_core.serve import main as serve_main
 

@@ -94,7 +94,8 @@ def error_of(call: str, env: dict[str, str]) -> str:
 def test_no_sound_server_is_not_a_missing_package() -> None:
     line = error_of("list_speakers()", {"PULSE_SERVER": "unix:/nonexistent/native"})
     assert line.startswith("system audio unavailable"), line
-    assert "no PulseAudio or PipeWire sound server answers" in line and "pip install" not in line, line
+    assert "no PulseAudio or PipeWire sound server answers" in line, line
+    assert "pip install" not in line, line
 
 
 def test_missing_portaudio_names_the_library(tmp_path: Path) -> None:
