@@ -41,12 +41,15 @@ def find_speech_dir() -> Path:
 
 
 def as_wav_dir(source: Path, cache: Path) -> Path:
-    """``source`` itself when every clip is a WAV; otherwise ``cache`` with each FLAC decoded to
-    16-bit WAV and every reference file copied (made again only when a clip changed)."""
+    """``source`` itself when it holds no FLAC; otherwise ``cache`` with each FLAC decoded to
+    16-bit WAV and every WAV and reference file copied (made again when any of them changed)."""
     flacs = sorted(source.glob("*.flac"))
     if not flacs:
         return source
-    stamp = "\n".join(f"{f.name} {f.stat().st_size} {f.stat().st_mtime_ns}" for f in flacs)
+    others = sorted(
+        f for f in source.iterdir() if f.suffix == ".wav" or f.name.endswith(REFERENCE_SUFFIXES)
+    )
+    stamp = "\n".join(f"{f.name} {f.stat().st_size} {f.stat().st_mtime_ns}" for f in flacs + others)
     if (cache / ".stamp").is_file() and (cache / ".stamp").read_text() == stamp:
         return cache
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -54,9 +57,8 @@ def as_wav_dir(source: Path, cache: Path) -> Path:
     for f in flacs:
         audio, rate = sf.read(f, dtype="int16")
         sf.write(fresh / f"{f.stem}.wav", audio, rate, subtype="PCM_16")
-    for f in source.iterdir():
-        if f.suffix == ".wav" or f.name.endswith(REFERENCE_SUFFIXES):
-            shutil.copyfile(f, fresh / f.name)
+    for f in others:
+        shutil.copyfile(f, fresh / f.name)
     (fresh / ".stamp").write_text(stamp)
     shutil.rmtree(cache, ignore_errors=True)
     fresh.rename(cache)
