@@ -16,6 +16,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Optional
 
+from dotenv import dotenv_values
+
 from server_core.config import DEFAULT_MODEL, DEFAULT_MODEL_CUDA, MAX_BEAMS, TASKS, DecodeOptions
 from server_core.languages import normalize_language
 from server_core.model_names import normalize_model_spec
@@ -30,29 +32,13 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def read_dotenv(path: str | Path) -> dict[str, str]:
-    """Parse a simple ``.env`` file: ``KEY=VALUE`` lines, ``#`` comments, optional ``export``
-    and quotes. A missing file gives an empty dict."""
+    """The ``KEY=VALUE`` pairs of a ``.env`` file, read by python-dotenv (quotes, ``export``,
+    comments, escapes; a line it cannot parse is logged and left out). Keys without a value are
+    left out; a missing file gives an empty dict."""
     p = Path(path)
     if not p.is_file():
         return {}
-    values: dict[str, str] = {}
-    for raw in p.read_text(encoding="utf-8", errors="replace").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export ") :].lstrip()
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or not key.replace("_", "").isalnum():
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[key] = value
-    return values
+    return {k: v for k, v in dotenv_values(p, encoding="utf-8").items() if v is not None}
 
 
 def layered_env(

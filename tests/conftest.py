@@ -1,5 +1,5 @@
-"""Fixtures for every test: where real speech lives, where artifacts go, and the virtual desktop
-and sound server (tests/support/desktop_env.py)."""
+"""Fixtures for every test: the real speech (tests/support/speech.py), where artifacts go, and
+the virtual desktop and sound server (tests/support/desktop_env.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ARTIFACTS, ROOT
+from tests.support import ARTIFACTS
 from tests.support.desktop_env import desktop_env, pulse_env  # noqa: F401 (fixtures)
 from tests.support.netns import netns  # noqa: F401 (fixture)
+from tests.support.speech import SpeechDirError, as_wav_dir, find_speech_dir
 
 # Converted checkpoints go to a cache of the test run's own, never the user's.
 os.environ.setdefault("WHISPER_DESKTOP_CACHE", str(ARTIFACTS / "model-cache"))
@@ -18,25 +19,14 @@ os.environ.setdefault("WHISPER_DESKTOP_CACHE", str(ARTIFACTS / "model-cache"))
 os.environ.setdefault("WHISPER_DESKTOP_DATA_DIR", str(ARTIFACTS / "data"))
 
 
-def find_speech_dir() -> Path | None:
-    env = os.environ.get("WHISPER_DESKTOP_SPEECH_DIR")
-    candidates = [Path(env)] if env else []
-    candidates.append(ROOT.parent / "shared" / "speech")
-    for c in candidates:
-        if (c / "jfk_inaugural.wav").is_file():
-            return c
-    return None
-
-
 @pytest.fixture(scope="session")
 def speech_dir() -> Path:
-    d = find_speech_dir()
-    if d is None:
-        pytest.skip(
-            "real speech clips not found: set WHISPER_DESKTOP_SPEECH_DIR "
-            "or put them in ../shared/speech"
-        )
-    return d
+    """A folder of ``<id>.wav`` clips with their ``<id>.txt`` references."""
+    try:
+        source = find_speech_dir()
+    except SpeechDirError as e:
+        pytest.fail(str(e), pytrace=False)
+    return as_wav_dir(source, ARTIFACTS / "speech")
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ LEAVES = {
     "server_core",
     "server_core.config",
     "server_core.contract",
+    "server_core.extras",
     "server_core.errors",
     "server_core.events",
     "server_core.languages",

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from server_core.extras import missing_extra_message
 from whisper_desktop.paths import resolve_data_dir
 
 log = logging.getLogger("whisper_desktop")
@@ -166,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     # 2 cores: 78% -> 12% while listening to silence).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = build_parser().parse_args(argv)
+    problem = missing_extra_message("desktop", "the desktop app")
+    if problem:
+        print(f"whisper-desktop: error: {problem}", file=sys.stderr)
+        return 2
     if args.toggle_captions or args.toggle_mic:
         from whisper_desktop.single_instance import TOGGLE_CAPTIONS, TOGGLE_MIC
 

@@ -164,6 +164,7 @@ class DesktopApp:
         self.captures: dict[str, CaptureWorker] = {}
         self.echo = EchoControl(self.settings.echo_cancellation)
         self.capture_states: dict[str, tuple[str, str]] = {}
+        self.capture_problems: dict[str, str] = {}  # the last one shown: shown again on change
         self.remote_clients: list[str] = []
         self.host_detail = ""
         self.quitting = False
@@ -328,6 +329,7 @@ class DesktopApp:
         if client_id == USER:
             self.echo.mic_stopped()
         self.capture_states.pop(client_id, None)
+        self.capture_problems.pop(client_id, None)
         self.host.close_local(client_id)
 
     def _restart_capture(self, client_id: str) -> None:
@@ -346,9 +348,11 @@ class DesktopApp:
     def _capture_state(self, client_id: str, state: str, detail: str) -> None:
         if self.captures.get(client_id) is None:
             return
-        previous = self.capture_states.get(client_id, ("", ""))[0]
         self.capture_states[client_id] = (state, detail)
-        if state == CaptureState.RETRYING and previous != CaptureState.RETRYING:
+        if state == CaptureState.RUNNING:
+            self.capture_problems.pop(client_id, None)
+        if state == CaptureState.RETRYING and self.capture_problems.get(client_id) != detail:
+            self.capture_problems[client_id] = detail
             self._problem(f"{LABELS.get(client_id, client_id)} unavailable", f"{detail}; retrying")
         self.refresh_status()
 

@@ -26,14 +26,24 @@ log = logging.getLogger(__name__)
 BLOCK_SECONDS = 0.1
 DEVICE_CHECK_SECONDS = 1.0
 Sink = Callable[[np.ndarray], None]
-MIC_HINT = (
-    "needs sounddevice and PortAudio: pip install 'whisper-desktop[desktop]', "
-    "apt install libportaudio2"
-)
-LOOPBACK_HINT = (
-    "needs soundcard and a running PulseAudio or PipeWire server: "
-    "pip install 'whisper-desktop[desktop]'"
-)
+
+
+def mic_hint(exc: BaseException) -> str:
+    """What to install when ``import sounddevice`` failed with ``exc``: the package or PortAudio."""
+    if isinstance(exc, ModuleNotFoundError) and exc.name == "sounddevice":
+        return "the sounddevice package is not installed: pip install sounddevice"
+    if isinstance(exc, OSError):  # sounddevice's "PortAudio library not found"
+        return "the PortAudio library is missing: apt install libportaudio2 (Debian/Ubuntu)"
+    return "sounddevice could not load: pip install --force-reinstall sounddevice"
+
+
+def loopback_hint(exc: BaseException) -> str:
+    """What is missing when ``import soundcard`` (which connects to the sound server) failed."""
+    if isinstance(exc, ModuleNotFoundError) and exc.name == "soundcard":
+        return "the soundcard package is not installed: pip install soundcard"
+    if isinstance(exc, OSError) and "pulse" in str(exc).lower():  # cffi could not open libpulse
+        return "the PulseAudio client library is missing: apt install libpulse0 (Debian/Ubuntu)"
+    return "no PulseAudio or PipeWire sound server answers: start one (pipewire-pulse, pulseaudio)"
 
 
 class DeviceError(RuntimeError):
@@ -64,7 +74,7 @@ def _import_sounddevice(rescan: bool = False):
     try:
         import sounddevice as sd
     except (ImportError, OSError) as exc:
-        raise DeviceError(f"microphone unavailable: {exc} ({MIC_HINT})") from None
+        raise DeviceError(f"microphone unavailable: {exc} ({mic_hint(exc)})") from None
     if rescan and hasattr(sd, "_terminate"):
         # PortAudio lists devices once at initialisation; re-initialise to see new ones
         try:
@@ -80,7 +90,7 @@ def _import_soundcard():
         import soundcard as sc  # connects to the sound server at import
     except Exception as exc:
         raise DeviceError(
-            f"system audio unavailable: {type(exc).__name__}: {exc} ({LOOPBACK_HINT})"
+            f"system audio unavailable: {type(exc).__name__}: {exc} ({loopback_hint(exc)})"
         ) from None
     return sc
 
@@ -286,6 +296,7 @@ class Capture:
         self._level_at = 0.0
         self.state = CaptureState.STOPPED
         self.problem = ""
+        self._logged_problem = ""  # a problem that stays is logged once, not every retry
 
     def start(self) -> None:
         if self._supervisor is not None and self._supervisor.is_alive():
@@ -321,8 +332,14 @@ class Capture:
                 log.warning("%s capture: %s", self.name, problem)
                 final = CaptureState.FAILED
                 break
-            log.warning(
-                "%s capture: %s; retrying in %.0f s", self.name, problem, self.retry_seconds
+            level = logging.DEBUG if problem == self._logged_problem else logging.WARNING
+            self._logged_problem = problem
+            log.log(
+                level,
+                "%s capture: %s; retrying every %.0f s",
+                self.name,
+                problem,
+                self.retry_seconds,
             )
             self._set_state(CaptureState.RETRYING, problem)
             self._stop.wait(self.retry_seconds)
@@ -369,6 +386,7 @@ class Capture:
                 break
             if not running_reported and self._got_audio:
                 running_reported = True
+                self._logged_problem = ""
                 self._set_state(CaptureState.RUNNING, self.source.describe())
         attempt_stop.set()
         self._attempt += 1  # data from the old runner is dropped from here on

@@ -32,6 +32,8 @@ def test_dotenv_parsing(tmp_path: Path) -> None:
         'WHISPER_LOG_LEVEL="debug"  \n'
         "EMPTY=\n"
         "TRAILING=x # note\n"
+        'QUOTED="a b" # note\n'
+        "NO_VALUE\n"
         "not a line\n"
     )
     assert read_dotenv(tmp_path / ".env") == {
@@ -40,6 +42,7 @@ def test_dotenv_parsing(tmp_path: Path) -> None:
         "WHISPER_LOG_LEVEL": "debug",
         "EMPTY": "",
         "TRAILING": "x",
+        "QUOTED": "a b",
     }
     assert read_dotenv(tmp_path / "missing.env") == {}
 

@@ -37,12 +37,18 @@ class ServerProcess:
         cwd: Path | None = None,
         prefix: tuple[str, ...] = (),
         mode: tuple[str, ...] = ("--server-only",),
+        program: str | None = None,
     ) -> None:
+        """``program``: an installed ``whisper-desktop`` to run instead of this checkout's."""
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        full_env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(ROOT), full_env.get("PYTHONPATH", "")) if p
-        )
-        cmd = [*prefix, sys.executable, *python_flags, "-m", "whisper_desktop", *mode]
+        if program is None:
+            full_env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(ROOT), full_env.get("PYTHONPATH", "")) if p
+            )
+            cmd = [*prefix, sys.executable, *python_flags, "-m", "whisper_desktop", *mode]
+        else:
+            full_env.pop("PYTHONPATH", None)
+            cmd = [*prefix, program, *mode]
         self.proc = subprocess.Popen(
             [*cmd, *args],
             stdout=subprocess.PIPE,

@@ -6,6 +6,7 @@ real engine, real audio devices and a real display are exercised by ``test_deskt
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -185,6 +186,26 @@ def test_device_failure_shows_and_retries(qtbot, make_app) -> None:
     app.actions.mic.trigger()
     app.actions.system.trigger()
     assert app.status_info().state == TrayState.PAUSED
+
+
+def test_a_device_that_stays_missing_is_reported_once(qtbot, make_app, caplog) -> None:
+    """Issue 23: the capture retries every 2 s; the log and the tray say it once, not each time."""
+    app = make_app(source=BrokenSource)
+    caplog.set_level(logging.DEBUG)
+    app.start()
+    qtbot.waitUntil(lambda: "user" in app.captures, timeout=8000)
+    retries: list[str] = []
+    app.captures["user"].state_changed.connect(
+        lambda cid, state, detail: retries.append(detail) if state == "retrying" else None
+    )
+    qtbot.waitUntil(lambda: len(retries) >= 2, timeout=10000)  # two more retries, same problem
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    shown = [w for w in warnings if w.startswith("Microphone unavailable")]
+    logged = [w for w in warnings if w.startswith("user capture: user-device is not connected")]
+    assert len(shown) == 1 and len(logged) == 1, warnings
+    assert [
+        r for r in caplog.records if r.levelno == logging.DEBUG and "user capture" in r.getMessage()
+    ]
 
 
 def test_engine_failure_is_an_error_state(qtbot, make_app) -> None:
