@@ -220,6 +220,9 @@ def run_config(
 
 
 def run(args: argparse.Namespace) -> dict:
+    import torch
+
+    torch.set_num_threads(args.threads)  # the offline references too
     language = args.language or ("de" if args.set == "de" else "en")
     items = load_items(args.set)
     if args.items:
@@ -309,6 +312,23 @@ def table(paths: list[str], baseline: str) -> dict:
     }
 
 
+def markdown(t: dict) -> str:
+    """The table's rows as a Markdown table (one configuration a row)."""
+    lines = [
+        "| configuration | WER | errors | Δ errors | items worse / better | ratio to offline "
+        "| mean latency | p90 | compute |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in t["configs"].items():
+        lines.append(
+            f"| {name} | {row['wer']:.4f} | {row['errors']} | {row['delta_errors']:+d} "
+            f"| {row['items_worse']} / {row['items_better']} | {row['ratio_offline']} "
+            f"| {row['latency_mean_s']} s | {row['latency_p90_s']} s "
+            f"| {row['compute_per_audio_s']} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -323,9 +343,13 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("table", help="merge run outputs; deltas against a baseline")
     t.add_argument("files", nargs="+")
     t.add_argument("--baseline", default="baseline")
+    t.add_argument("--markdown", action="store_true", help="a Markdown table instead of JSON")
     args = p.parse_args(argv)
     report = run(args) if args.command == "run" else table(args.files, args.baseline)
-    print(json.dumps(report, indent=1, ensure_ascii=False))
+    if args.command == "table" and args.markdown:
+        print(markdown(report))
+    else:
+        print(json.dumps(report, indent=1, ensure_ascii=False))
     return 0
 
 

@@ -44,3 +44,38 @@ def test_a_word_read_just_before_the_boundary_waits(tokenizer) -> None:
 def test_hold_frames_is_checked() -> None:
     with pytest.raises(ValueError, match="hold_frames"):
         DecodeOptions(hold_frames=-1).validate()
+
+
+@pytest.mark.model
+def test_a_spoken_number_waits_for_its_next_words(speech_dir) -> None:
+    """LJ Speech: "...used during the next fifteen or twenty years". Cut 0.3 s after
+    "fifteen", a step of tiny.en reads "15" before the boundary; committed there, a number
+    that went on ("fifteen hundred") could only become "15 100". It waits instead."""
+    from server_core.audio.files import read_wav
+    from server_core.config import SAMPLE_RATE
+    from server_core.engine.alignatt import AlignAttDecoder, StepRequest
+    from server_core.engine.encoder import Encoder
+    from server_core.engine.window import WindowState
+    from server_core.models import load_model
+
+    model = load_model("tiny.en")
+    model.eval()
+    clip = read_wav(speech_dir / "ljs_lj001_a.wav")
+    audio = clip[int(188.0 * SAMPLE_RATE) : int(195.1 * SAMPLE_RATE)]
+    (features,) = Encoder(model, 2.0, 2.0, 2.0).encode([audio])
+
+    def step(hold: bool) -> tuple[str, str]:
+        options = DecodeOptions(language="en", agree_at_start=False, hold_numbers=hold)
+        decoder = AlignAttDecoder(model, options)
+        tok = decoder.tokenizer("en")
+        request = StepRequest(
+            features, audio.shape[0], tok, decoder.prompt(tok, [], []), WindowState(), False
+        )
+        result = decoder.steps([request])[0]
+        return tok.decode(result.tokens), tok.decode(result.hypothesis)
+
+    committed, _ = step(hold=False)
+    assert committed.endswith("during the next 15"), committed  # the scenario
+    committed, waiting = step(hold=True)
+    assert committed.endswith("during the next"), committed
+    assert waiting.startswith(" 15"), waiting
