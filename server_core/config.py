@@ -48,9 +48,9 @@ class DecodeOptions:
     agreement_tail: int = 2
     agree_at_start: bool = True  # an utterance's first words always wait for a second look
     # a word that can still grow waits at the commit boundary for more audio: a number ("200"
-    # of "two hundred eighty-nine"), and (hold_frames > 0) a word read this many encoder
-    # frames or less before the boundary ("limit" of "limits")
-    hold_numbers: bool = False
+    # of "two hundred eighty-nine"), and (hold_frames > 0, off: it cost words on the dev set,
+    # docs/performance.md) a word read this many encoder frames or less before the boundary
+    hold_numbers: bool = True
     hold_frames: int = 0
     no_speech_threshold: float = 0.6
     # the encoder sees the window plus this much silence, rounded up to a multiple of the
