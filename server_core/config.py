@@ -47,6 +47,11 @@ class DecodeOptions:
     agreement: bool = False
     agreement_tail: int = 2
     agree_at_start: bool = True  # an utterance's first words always wait for a second look
+    # a word that can still grow waits at the commit boundary for more audio: a number ("200"
+    # of "two hundred eighty-nine"), and (hold_frames > 0, off: it cost words on the dev set,
+    # docs/performance.md) a word read this many encoder frames or less before the boundary
+    hold_numbers: bool = True
+    hold_frames: int = 0
     no_speech_threshold: float = 0.6
     # the encoder sees the window plus this much silence, rounded up to a multiple of the
     # bucket (30 = always the whole 30 s, as Whisper was trained)
@@ -68,6 +73,8 @@ class DecodeOptions:
             raise ValueError("min_chunk must be positive")
         if self.frame_threshold < 0:
             raise ValueError("frame_threshold must be >= 0")
+        if self.hold_frames < 0:
+            raise ValueError("hold_frames must be >= 0")
         if self.agreement_tail < 0:
             raise ValueError("agreement_tail must be >= 0")
         if self.max_context_tokens < 0:

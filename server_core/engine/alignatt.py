@@ -69,6 +69,43 @@ def _word_start(tokenizer: Tokenizer, tokens: list[int]) -> int:
     return 0
 
 
+def _has_alnum(tokenizer: Tokenizer, token: int) -> bool:
+    return any(c.isalnum() for c in tokenizer.decode([token]))
+
+
+def held_back(
+    tokenizer: Tokenizer,
+    tokens: list[int],
+    frames: list[int],
+    b: int,
+    limit_frame: int,
+    numbers: bool,
+    hold_frames: int,
+) -> int:
+    """Where to commit up to instead of ``b``: before the last word of ``tokens[:b]`` when it
+    can still grow with more audio, else ``b``.
+
+    A number grows as it is spoken ("two hundred" is "200" until "eighty-nine" makes it
+    "289"), and a word read just before the boundary may be only its first part ("limit" of
+    "limits"); once committed, the next step can only add a word after it. Punctuation
+    after the word does not end it.
+    """
+    end = b
+    while end > 0 and not _has_alnum(tokenizer, tokens[end - 1]):
+        piece = tokenizer.decode([tokens[end - 1]])
+        if piece[:1].isspace():
+            break
+        end -= 1
+    start = _word_start(tokenizer, tokens[:end])
+    if start >= end:
+        return b
+    if numbers and any(c.isdigit() for c in tokenizer.decode(tokens[start:end])):
+        return start
+    if hold_frames and frames[end - 1] >= limit_frame - hold_frames:
+        return start
+    return b
+
+
 @lru_cache(maxsize=256)
 def _tokenizer(multilingual: bool, num_languages: int, language: str | None, task: str):
     return get_tokenizer(multilingual, num_languages=num_languages, language=language, task=task)
@@ -275,6 +312,11 @@ class AlignAttDecoder:
                 stop_reason = "boundary"
                 if b < len(tokens) and _continues_word(tokenizer, tokens[b]):
                     b = _word_start(tokenizer, tokens[:b])
+            opts = self.options
+            if opts.hold_numbers or opts.hold_frames:  # also when the step ended in EOT
+                b = held_back(
+                    tokenizer, tokens, frames, b, limit_frame, opts.hold_numbers, opts.hold_frames
+                )
             commit = b
             # an utterance's first words are guessed from the least audio: a wrong guess there
             # becomes a forced prefix the next step repeats ("However, however"), so they
