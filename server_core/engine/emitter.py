@@ -6,6 +6,7 @@ Keeps what was sent of the open utterance, so a later step sends only the new en
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from server_core.events import (
     ClosedEvent,
@@ -14,7 +15,11 @@ from server_core.events import (
     NoticeEvent,
     SessionEvent,
     TranscriptEvent,
+    UtteranceEvent,
 )
+
+# told when an utterance's final text went out: (start, end, the utterance's whole live text)
+UtteranceClosed = Callable[[float, float, str], None]
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +33,10 @@ class Emitter:
         self.utterance_open = False  # text of the current utterance was sent without final
         self.utterance_start = 0.0  # stream seconds where the open utterance's text began
         self.utterance_chars = 0  # characters sent of the open utterance
+        self.utterance_text = ""  # all text sent of the open utterance
         self.silenced = False  # aborted: only the ClosedEvent goes out
         self.closed = False
+        self.on_utterance_closed: UtteranceClosed | None = None
 
     def start_window(self, start_seconds: float) -> None:
         self.sent_text = ""
@@ -51,10 +58,14 @@ class Emitter:
         if not self.utterance_open:
             self.utterance_start = self.sent_end
             self.utterance_chars = 0
+            self.utterance_text = ""
         self.utterance_chars += len(text)
+        self.utterance_text += text
         self.emit(TranscriptEvent(self.client_id, text, self.sent_end, end, final))
         self.sent_end = end
         self.utterance_open = not final
+        if final and self.on_utterance_closed is not None and not self.silenced:
+            self.on_utterance_closed(self.utterance_start, end, self.utterance_text)
 
     def partial(self, utterance_text: str, fresh: str, end: float) -> None:
         """Send ``fresh``, the unsent end of the open utterance's ``utterance_text``."""
@@ -66,6 +77,10 @@ class Emitter:
         if fresh or self.utterance_open:
             self.text(fresh, end, final=True)
         self.sent_text = ""
+
+    def utterance(self, text: str, start: float, end: float) -> None:
+        """The final text of a whole utterance (the second pass)."""
+        self.emit(UtteranceEvent(self.client_id, text, start, end))
 
     def notice(self, code: str, message: str, skipped_seconds: float = 0.0) -> None:
         self.emit(NoticeEvent(self.client_id, code, message, skipped_seconds=skipped_seconds))

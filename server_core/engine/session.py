@@ -18,8 +18,9 @@ import numpy as np
 from server_core.config import SAMPLE_RATE, DecodeOptions, SessionOptions, VadOptions
 from server_core.contract import SessionInfo, SessionState
 from server_core.engine.emitter import Emitter
+from server_core.engine.final_pass import UtteranceQueue
 from server_core.engine.inbox import Inbox, SessionStatus
-from server_core.engine.segmenter import Segmenter
+from server_core.engine.segmenter import PREROLL_SAMPLES, Segmenter
 from server_core.engine.window import SAMPLES_PER_FRAME, Window
 from server_core.events import CloseReason, Listener
 
@@ -53,6 +54,7 @@ class Session:
         language: str | None = None,
         meta: dict | None = None,
         options: SessionOptions | None = None,
+        final_pass: bool = False,
     ):
         self.client_id = client_id
         self.language = language
@@ -72,6 +74,10 @@ class Session:
             on_open=lambda start: emitter.start_window(start / SAMPLE_RATE),
             on_reset=lambda window: context.extend(window.state.tokens),
         )
+        # the final pass's tape and waiting utterances; it holds neither emitter nor session
+        self.finals = UtteranceQueue() if final_pass else None
+        if self.finals is not None:
+            self.emitter.on_utterance_closed = self.finals.closed
         self.last_served_at = 0.0
         self.paused = False  # set from any thread; the loop leaves a paused session alone
         self._end_seen = False  # ingest() has seen end() and closed the last utterance
@@ -159,14 +165,35 @@ class Session:
         of it) and grow the window."""
         chunks, ending = self.inbox.take(max_samples)
         for chunk in chunks:
+            if self.finals is not None:
+                self.finals.tape.append(chunk)
             self.segmenter.feed(chunk)
+        self._trim_tape()
         if ending and self.segmenter.window is not None:
             self.segmenter.close_utterance()
         self._end_seen = ending
 
+    def _trim_tape(self) -> None:
+        """Keep the tape from where the next utterance to close can begin."""
+        if self.finals is None:
+            return
+        em, seg = self.emitter, self.segmenter
+        if em.utterance_open:
+            keep = int(em.utterance_start * SAMPLE_RATE)
+        elif seg.window is not None:
+            keep = int(em.sent_end * SAMPLE_RATE)
+        else:  # a window opens no earlier than the segmenter's pre-roll
+            keep = seg.ingested - PREROLL_SAMPLES
+        self.finals.tape.trim(keep)
+
     def finished(self) -> bool:
-        """Ending, everything ingested and decoded."""
-        return self._end_seen and not self.inbox.has_audio() and not self.segmenter.has_work()
+        """Ending, everything ingested and decoded (the final pass included)."""
+        return (
+            self._end_seen
+            and not self.inbox.has_audio()
+            and not self.segmenter.has_work()
+            and (self.finals is None or self.finals.idle)
+        )
 
     def restart(self, context: list[int]) -> None:
         """Forget decoder state (after a model switch); speech still going on re-opens it."""
@@ -176,6 +203,8 @@ class Session:
     def set_context(self, tokens: list[int]) -> None:
         self.context[:] = tokens
         self.loop_memory.clear()
+        if self.finals is not None:
+            self.finals.history[:] = tokens
 
     # ---- loop thread: scheduling ---------------------------------------------------------
     def has_work(self) -> bool:

@@ -1,0 +1,183 @@
+"""The second pass: each finished utterance decoded again, whole, offline-style, on spare compute.
+
+A session's emitter reports every utterance it closes (a VAD pause, the utterance cap, a full
+window or the end of the stream); its :class:`UtteranceQueue` cuts the utterance's audio from
+the session's tape and keeps it until :class:`FinalPass` has decoded it with Whisper's own
+decoding (``final_decode``), with the session's earlier final texts as prompt. The engine's
+loop runs one small unit of that work only when no live session is ready, so live steps always
+come first. The result goes out as an ``UtteranceEvent`` after the utterance's last transcript.
+
+Memory stays bounded: the tape keeps at most ``TAPE_SECONDS``, and a session whose finished
+utterances wait longer than ``WAITING_SECONDS`` in all (a machine with no spare compute) gets
+the oldest ones back with their live text instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from server_core.config import SAMPLE_RATE
+from server_core.engine.final_decode import (
+    ClipRequest,
+    ClipResult,
+    Units,
+    decode_clip,
+)
+from server_core.engine.tape import AudioTape
+
+if TYPE_CHECKING:
+    from server_core.engine.runner import Runner
+    from server_core.engine.session import Session
+
+log = logging.getLogger(__name__)
+
+TAPE_SECONDS = 90.0  # audio a session keeps for utterances still open (the cap is 30 s)
+WAITING_SECONDS = 120.0  # finished utterances' audio a session keeps for the final pass
+
+
+@dataclass
+class ClosedUtterance:
+    start: float  # stream seconds, as in the utterance's transcript events
+    end: float
+    live_text: str
+    audio: np.ndarray
+    closed_at: float  # monotonic
+
+
+class UtteranceQueue:
+    """One session's tape and its finished utterances waiting for the final pass."""
+
+    def __init__(self) -> None:
+        self.tape = AudioTape(int(TAPE_SECONDS * SAMPLE_RATE))
+        self.waiting: deque[ClosedUtterance] = deque()
+        self.busy = False  # one utterance of this session is being decoded (taken off waiting)
+        self.history: list[int] = []  # earlier final texts' tokens: the next prompt
+
+    @property
+    def idle(self) -> bool:
+        return not self.waiting and not self.busy
+
+    def closed(self, start: float, end: float, live_text: str) -> None:
+        """The emitter sent an utterance's final transcript: keep its audio for the pass."""
+        audio = self.tape.slice(int(start * SAMPLE_RATE), int(end * SAMPLE_RATE))
+        self.waiting.append(ClosedUtterance(start, end, live_text, audio, time.monotonic()))
+
+    def overflow(self) -> list[ClosedUtterance]:
+        """Take the oldest waiting utterances while they hold more than WAITING_SECONDS."""
+        out = []
+        limit = WAITING_SECONDS * SAMPLE_RATE
+        while len(self.waiting) > 1 and sum(u.audio.shape[0] for u in self.waiting) > limit:
+            out.append(self.waiting.popleft())
+        return out
+
+    def remember(self, result: ClipResult) -> None:
+        self.history[:] = result.context
+
+
+@dataclass
+class _Running:
+    session: Session
+    utterance: ClosedUtterance
+    units: Units
+
+
+class FinalPass:
+    """Runs the finished utterances of all sessions through the final pass, one unit a call,
+    the one that finished first first."""
+
+    def __init__(self) -> None:
+        self._running: _Running | None = None
+
+    def has_work(self, sessions: list[Session]) -> bool:
+        return self._running is not None or any(
+            s.finals is not None and s.finals.waiting for s in sessions
+        )
+
+    @staticmethod
+    def bound(sessions: list[Session]) -> None:
+        """Sessions with too much audio waiting get their oldest utterances back, live text."""
+        for s in sessions:
+            if s.finals is not None and s.finals.waiting:
+                for late in s.finals.overflow():
+                    log.info("session %s: no time for a final pass; live text kept", s.client_id)
+                    s.emitter.utterance(late.live_text.strip(), late.start, late.end)
+
+    def step(self, sessions: list[Session], runner: Runner) -> bool:
+        """Run one unit; False if there was nothing to do."""
+        job = self._running
+        if job is not None and (job.session.aborted or job.session.emitter.closed):
+            self._stop(job)
+            job = None
+        if job is None:
+            job = self._start(sessions, runner)
+            if job is None:
+                return False
+        try:
+            next(job.units)
+        except StopIteration as done:
+            self._finish(job, done.value)
+        except Exception:
+            log.exception("final pass of %s failed; live text kept", job.session.client_id)
+            self._finish(job, None)
+        return True
+
+    def drain(self, sessions: list[Session], runner: Runner) -> None:
+        """Finish every waiting utterance now (before the model is switched)."""
+        while self.step(sessions, runner):
+            pass
+
+    def _start(self, sessions: list[Session], runner: Runner) -> _Running | None:
+        candidates = [
+            s for s in sessions if s.finals is not None and s.finals.waiting and not s.aborted
+        ]
+        if not candidates:
+            return None
+        session = min(candidates, key=lambda s: s.finals.waiting[0].closed_at)  # type: ignore[union-attr]
+        finals = session.finals
+        assert finals is not None
+        utterance = finals.waiting.popleft()
+        finals.busy = True
+        job = _Running(session, utterance, _decode_utterance(session, utterance, runner))
+        self._running = job
+        return job
+
+    def _stop(self, job: _Running) -> None:
+        job.units.close()
+        if job.session.finals is not None:
+            job.session.finals.busy = False
+        self._running = None
+
+    def _finish(self, job: _Running, result: ClipResult | None) -> None:
+        self._running = None
+        finals = job.session.finals
+        assert finals is not None
+        finals.busy = False
+        u = job.utterance
+        if result is None:
+            text = u.live_text.strip()
+        else:
+            text = result.text
+            finals.remember(result)
+        job.session.emitter.utterance(text, u.start, u.end)
+
+
+def _decode_utterance(session: Session, u: ClosedUtterance, runner: Runner) -> Units:
+    finals = session.finals
+    assert finals is not None
+    language = (session.language or runner.options.language).lower()
+    if not runner.decoder.multilingual:
+        language = "en"
+    request = ClipRequest(
+        audio=u.audio,
+        language=None if language == "auto" else language,
+        task=session.options.task or runner.options.task,
+        context=tuple(finals.history),
+        static=tuple(runner.static_tokens(session)),
+    )
+    return decode_clip(runner.decoder.model, request)
