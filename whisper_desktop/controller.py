@@ -25,7 +25,7 @@ from server_core.audio.sources import (
     list_input_devices,
     list_speakers,
 )
-from server_core.events import NoticeEvent, TranscriptEvent
+from server_core.events import NoticeEvent, TranscriptEvent, UtteranceEvent
 from server_core.model_names import official_names
 from whisper_desktop import autostart
 from whisper_desktop.audio_devices import list_input_choices
@@ -197,6 +197,7 @@ class DesktopApp:
         h.state_changed.connect(self._host_state)
         h.progress.connect(self._progress)
         h.transcript.connect(self._transcript)
+        h.utterance.connect(self._utterance)
         h.notice.connect(self._notice)
         h.session_opened.connect(self._session_opened)
         h.session_closed.connect(self._session_closed)
@@ -337,10 +338,18 @@ class DesktopApp:
             ev.final,
             ev.text,
         )
-        self.overlay.add_text(ev.client_id, ev.text, ev.final)
+        self.overlay.add_text(ev.client_id, ev.text, ev.final, ev.start)
         self.recorder.add(ev.client_id, ev.text, ev.start, ev.end, ev.final)
         if self.history_window is not None and self.history_window.isVisible():
             self._history_refresh.start()
+
+    def _utterance(self, ev: UtteranceEvent) -> None:
+        """The final pass's text of a finished utterance: it replaces the live text."""
+        log.debug("%s final text %.2f-%.2f %r", ev.client_id, ev.start, ev.end, ev.text)
+        self.overlay.revise(ev.client_id, ev.start, ev.text)
+        if self.recorder.revise(ev.client_id, ev.text, ev.start):
+            if self.history_window is not None and self.history_window.isVisible():
+                self._history_refresh.start()
 
     def _notice(self, ev: NoticeEvent) -> None:
         log.info("%s: %s", ev.client_id, ev.message)
@@ -620,6 +629,8 @@ class DesktopApp:
                 self.tray.notify(
                     "Device changed", f"Whisper Desktop runs on {new.device} from its next start."
                 )
+        if "final_pass" in changed:  # so does the final pass
+            log.info("final pass %s: from the next start", "on" if new.final_pass else "off")
         if changed & SERVER_FIELDS:  # queued behind a start in progress
             self.host.restart_server(new.host_config(self._tls_dir))
         if "history_enabled" in changed:
