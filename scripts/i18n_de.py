@@ -73,6 +73,8 @@ GERMAN: dict[str, str] = {
     "A language by name or by code, or automatic detection": "Eine Sprache als Name oder Code, oder automatische Erkennung",
     "English-only model: the language setting is not used": "Nur-Englisch-Modell: die Spracheinstellung wird nicht verwendet",
     "Where the model runs; a change applies at the next start": "Wo das Modell läuft; eine Änderung gilt ab dem nächsten Start",
+    "Correct each finished line (a second, slower pass)": "Jede fertige Zeile verbessern (ein zweiter, langsamerer Durchgang)",
+    "Decodes each finished utterance again, whole, when the computer has time, and replaces its live text; a change applies at the next start": "Erkennt jede fertige Äußerung noch einmal als Ganzes, wenn der Computer Zeit hat, und ersetzt ihren Live-Text; eine Änderung gilt ab dem nächsten Start",
     "Transcription": "Transkription",
     "Model": "Modell",
     "Language": "Sprache",

@@ -51,27 +51,27 @@
   <context>
     <name>CaptionOverlay</name>
     <message>
-      <location filename="../../whisper_desktop/widgets/overlay.py" line="102" />
+      <location filename="../../whisper_desktop/widgets/overlay.py" line="103" />
       <source>Whisper Desktop captions</source>
       <translation>Whisper Desktop – Untertitel</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/overlay.py" line="197" />
+      <location filename="../../whisper_desktop/widgets/overlay.py" line="204" />
       <source>Settings…</source>
       <translation>Einstellungen …</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/overlay.py" line="198" />
+      <location filename="../../whisper_desktop/widgets/overlay.py" line="205" />
       <source>History…</source>
       <translation>Verlauf …</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/overlay.py" line="199" />
+      <location filename="../../whisper_desktop/widgets/overlay.py" line="206" />
       <source>Hide captions</source>
       <translation>Untertitel ausblenden</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/overlay.py" line="201" />
+      <location filename="../../whisper_desktop/widgets/overlay.py" line="208" />
       <source>Quit</source>
       <translation>Beenden</translation>
     </message>
@@ -155,62 +155,62 @@
   <context>
     <name>DesktopApp</name>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="71" />
+      <location filename="../../whisper_desktop/controller.py" line="72" />
       <source>Microphone</source>
       <translation>Mikrofon</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="72" />
+      <location filename="../../whisper_desktop/controller.py" line="73" />
       <source>System audio</source>
       <translation>Systemton</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="75" />
+      <location filename="../../whisper_desktop/controller.py" line="76" />
       <source>Loading the model…</source>
       <translation>Modell wird geladen …</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="76" />
+      <location filename="../../whisper_desktop/controller.py" line="77" />
       <source>Listening…</source>
       <translation>Hört zu …</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="77" />
+      <location filename="../../whisper_desktop/controller.py" line="78" />
       <source>Captions paused</source>
       <translation>Untertitel pausiert</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="78" />
+      <location filename="../../whisper_desktop/controller.py" line="79" />
       <source>Not transcribing (see the tray)</source>
       <translation>Keine Transkription (siehe Symbolleiste)</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="388" />
+      <location filename="../../whisper_desktop/controller.py" line="398" />
       <source>Microphone and system audio are off</source>
       <translation>Mikrofon und Systemton sind aus</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="391" />
+      <location filename="../../whisper_desktop/controller.py" line="401" />
       <source>Listening to: %1</source>
       <translation>Hört zu: %1</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="561" />
+      <location filename="../../whisper_desktop/controller.py" line="571" />
       <source>Restarting the server disconnects the %1 connected remote client.</source>
       <translation>Ein Neustart des Servers trennt den %1 verbundenen entfernten Client.</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="565" />
+      <location filename="../../whisper_desktop/controller.py" line="575" />
       <source>Restarting the server disconnects the %1 connected remote clients.</source>
       <translation>Ein Neustart des Servers trennt die %1 verbundenen entfernten Clients.</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="571" />
+      <location filename="../../whisper_desktop/controller.py" line="581" />
       <source>Restart the server?</source>
       <translation>Server neu starten?</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/controller.py" line="578" />
+      <location filename="../../whisper_desktop/controller.py" line="588" />
       <source>Restart the server</source>
       <translation>Server neu starten</translation>
     </message>
@@ -218,27 +218,27 @@
   <context>
     <name>DownloadDialog</name>
     <message>
-      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="22" />
+      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="17" />
       <source>Downloading a model</source>
       <translation>Modell wird heruntergeladen</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="29" />
+      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="24" />
       <source>Downloading %1…</source>
       <translation>%1 wird heruntergeladen …</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="52" />
+      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="48" />
       <source>Downloading %1… %2 of %3 MiB</source>
       <translation>%1 wird heruntergeladen … %2 von %3 MiB</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="56" />
+      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="52" />
       <source>Downloading %1… %2 MiB</source>
       <translation>%1 wird heruntergeladen … %2 MiB</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="60" />
+      <location filename="../../whisper_desktop/widgets/download_dialog.py" line="56" />
       <source>Cancelling…</source>
       <translation>Wird abgebrochen …</translation>
     </message>
@@ -449,214 +449,224 @@
     </message>
     <message>
       <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="172" />
+      <source>Correct each finished line (a second, slower pass)</source>
+      <translation>Jede fertige Zeile verbessern (ein zweiter, langsamerer Durchgang)</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="176" />
+      <source>Decodes each finished utterance again, whole, when the computer has time, and replaces its live text; a change applies at the next start</source>
+      <translation>Erkennt jede fertige Äußerung noch einmal als Ganzes, wenn der Computer Zeit hat, und ersetzt ihren Live-Text; eine Änderung gilt ab dem nächsten Start</translation>
+    </message>
+    <message>
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="180" />
       <source>Transcription</source>
       <translation>Transkription</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="174" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="182" />
       <source>Model</source>
       <translation>Modell</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="175" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="183" />
       <source>Language</source>
       <translation>Sprache</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="177" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="185" />
       <source>Device</source>
       <translation>Gerät</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="182" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="191" />
       <source>Caption the microphone</source>
       <translation>Mikrofon untertiteln</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="186" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="195" />
       <source>Caption the system audio</source>
       <translation>Systemton untertiteln</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="192" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="201" />
       <source>Audio</source>
       <translation>Audio</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="195" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="204" />
       <source>Microphone</source>
       <translation>Mikrofon</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="196" />
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="199" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="205" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="208" />
       <source>Its text</source>
       <translation>Text</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="198" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="207" />
       <source>Speaker to capture</source>
       <translation>Aufzunehmender Lautsprecher</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="202" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="211" />
       <source>Keep a transcript history on this computer</source>
       <translation>Transkript-Verlauf auf diesem Computer speichern</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="205" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="214" />
       <source>Off: nothing said from now on is saved; what is saved already stays</source>
       <translation>Aus: ab jetzt Gesagtes wird nicht gespeichert; bereits Gespeichertes bleibt</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="207" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="216" />
       <source>Start Whisper Desktop when I log in</source>
       <translation>Whisper Desktop bei der Anmeldung starten</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="210" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="219" />
       <source>Adds Whisper Desktop to the desktop session's autostart</source>
       <translation>Nimmt Whisper Desktop in den Autostart der Sitzung auf</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="212" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="221" />
       <source>History and start</source>
       <translation>Verlauf und Start</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="218" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="227" />
       <source>Accept remote clients (WebSocket server)</source>
       <translation>Entfernte Clients annehmen (WebSocket-Server)</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="225" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="234" />
       <source>Allow devices on the local network (needs the token)</source>
       <translation>Geräte im lokalen Netz erlauben (mit Token)</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="230" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="239" />
       <source>Regenerate</source>
       <translation>Neu erzeugen</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="235" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="244" />
       <source>Encrypt connections from other devices (HTTPS/WSS)</source>
       <translation>Verbindungen anderer Geräte verschlüsseln (HTTPS/WSS)</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="238" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="247" />
       <source>Phones get the microphone only on secure pages. Without a certificate of your own the app makes a self-signed one; its fingerprint is in Connect a device.</source>
       <translation>Telefone erlauben das Mikrofon nur auf sicheren Seiten. Ohne eigenes Zertifikat erzeugt die App ein selbstsigniertes; sein Fingerabdruck steht unter „Gerät verbinden“.</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="243" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="252" />
       <source>self-signed</source>
       <translation>selbstsigniert</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="245" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="254" />
       <source>in the certificate</source>
       <translation>im Zertifikat</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="247" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="256" />
       <source>Server</source>
       <translation>Server</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="250" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="259" />
       <source>Host</source>
       <translation>Host</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="251" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="260" />
       <source>Port</source>
       <translation>Port</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="253" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="262" />
       <source>Token</source>
       <translation>Token</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="255" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="264" />
       <source>Certificate (PEM)</source>
       <translation>Zertifikat (PEM)</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="256" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="265" />
       <source>Key (PEM)</source>
       <translation>Schlüssel (PEM)</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="268" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="277" />
       <source>Clicks pass through the captions</source>
       <translation>Klicks gehen durch die Untertitel hindurch</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="274" />
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="279" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="283" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="288" />
       <source> s</source>
       <translation> s</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="275" />
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="280" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="284" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="289" />
       <source>never</source>
       <translation>nie</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="283" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="292" />
       <source>A source's line clears this long after its last words</source>
       <translation>Die Zeile einer Quelle verschwindet so lange nach ihren letzten Worten</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="285" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="294" />
       <source>Captions</source>
       <translation>Untertitel</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="287" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="296" />
       <source>Font</source>
       <translation>Schrift</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="288" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="297" />
       <source>Size</source>
       <translation>Größe</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="289" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="298" />
       <source>Background opacity</source>
       <translation>Deckkraft des Hintergrunds</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="291" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="300" />
       <source>Microphone colour</source>
       <translation>Farbe des Mikrofons</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="292" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="301" />
       <source>System audio colour</source>
       <translation>Farbe des Systemtons</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="293" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="302" />
       <source>Clear a line after</source>
       <translation>Zeile leeren nach</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="294" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="303" />
       <source>Fade when idle after</source>
       <translation>Ausblenden bei Stille nach</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="368" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="377" />
       <source>Choose a Whisper checkpoint</source>
       <translation>Whisper-Checkpoint wählen</translation>
     </message>
     <message>
-      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="370" />
+      <location filename="../../whisper_desktop/widgets/settings_dialog.py" line="379" />
       <source>Whisper checkpoints (*.pt);;All files (*)</source>
       <translation>Whisper-Checkpoints (*.pt);;Alle Dateien (*)</translation>
     </message>
