@@ -2,6 +2,8 @@
 source trees in one run. Prints one JSON object.
 
     python bench/latency.py --model tiny.en --clients 1 2 4 --rev before=b66ea51 --rev after=.
+    python bench/latency.py --model base --language de --set de --clients 1 \
+        --rev on=. --rev off=. --rev-arg off=--no-final-pass
 
 Each ``--rev NAME=REV`` is a git revision (checked out once into a worktree under
 /tmp/whisper-bench) or a path to a source tree; every revision runs the same items with the
@@ -475,6 +477,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-item", type=float, default=60.0, help="seconds per item")
     p.add_argument("--max-audio", type=float, default=0.0, help="use only this much audio")
     p.add_argument("--server-arg", action="append", default=[], help="extra server flag")
+    p.add_argument(
+        "--rev-arg",
+        action="append",
+        default=[],
+        metavar="NAME=FLAG",
+        help="an extra server flag for one revision only, e.g. off=--no-final-pass",
+    )
     p.add_argument("--dump", help="write each item's streamed, offline and reference text here")
     p.add_argument(
         "--flood",
@@ -490,6 +499,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     a = p.parse_args(argv)
     revs = [r.split("=", 1) if "=" in r else [r, r] for r in (a.rev or ["current=."])]
+    rev_args: dict[str, list[str]] = {}
+    for pair in a.rev_arg:
+        name, _, flag = pair.partition("=")
+        rev_args.setdefault(name, []).append(flag)
     items = load_items(a.set or ("de" if a.language == "de" else "en"), a.max_item)
     if a.max_audio:
         kept, total = [], 0.0
@@ -509,12 +522,11 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"model": a.model, "language": a.language, "device": a.device, "runs": {}}
     for name, rev in revs:
         tree = tree_of(rev)
-        report["runs"][name] = {"tree": str(tree), "rev": rev}
+        extra = a.server_arg + rev_args.get(name, [])
+        report["runs"][name] = {"tree": str(tree), "rev": rev, "server_args": extra}
         for n in a.clients:
             stats_file = Path(tempfile.mkstemp(suffix=".json")[1])
-            proc, url, http = start_server(
-                tree, stats_file, a.model, a.language, a.device, a.server_arg
-            )
+            proc, url, http = start_server(tree, stats_file, a.model, a.language, a.device, extra)
             try:
                 queues = [[items[k % len(items)]] for k in range(n)] if a.each else share(items, n)
                 runs, max_lag, flooded = asyncio.run(run_clients(url, http, queues, flood_audio))

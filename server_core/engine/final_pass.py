@@ -7,77 +7,30 @@ decoding (``final_decode``), with the session's earlier final texts as prompt. T
 loop runs one small unit of that work only when no live session is ready, so live steps always
 come first. The result goes out as an ``UtteranceEvent`` after the utterance's last transcript.
 
-Memory stays bounded: the tape keeps at most ``TAPE_SECONDS``, and a session whose finished
-utterances wait longer than ``WAITING_SECONDS`` in all (a machine with no spare compute) gets
-the oldest ones back with their live text instead.
+Memory stays bounded (``utterances.py``): the tape keeps at most ``TAPE_SECONDS``, and a
+session whose finished utterances hold more than ``WAITING_SECONDS`` of audio (a machine with
+no spare compute) gets the oldest ones back with their live text instead.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from server_core.config import SAMPLE_RATE
 from server_core.engine.final_decode import (
     ClipRequest,
     ClipResult,
     Units,
     decode_clip,
 )
-from server_core.engine.tape import AudioTape
+from server_core.engine.utterances import ClosedUtterance
 
 if TYPE_CHECKING:
     from server_core.engine.runner import Runner
     from server_core.engine.session import Session
 
 log = logging.getLogger(__name__)
-
-TAPE_SECONDS = 90.0  # audio a session keeps for utterances still open (the cap is 30 s)
-WAITING_SECONDS = 120.0  # finished utterances' audio a session keeps for the final pass
-
-
-@dataclass
-class ClosedUtterance:
-    start: float  # stream seconds, as in the utterance's transcript events
-    end: float
-    live_text: str
-    audio: np.ndarray
-    closed_at: float  # monotonic
-
-
-class UtteranceQueue:
-    """One session's tape and its finished utterances waiting for the final pass."""
-
-    def __init__(self) -> None:
-        self.tape = AudioTape(int(TAPE_SECONDS * SAMPLE_RATE))
-        self.waiting: deque[ClosedUtterance] = deque()
-        self.busy = False  # one utterance of this session is being decoded (taken off waiting)
-        self.history: list[int] = []  # earlier final texts' tokens: the next prompt
-
-    @property
-    def idle(self) -> bool:
-        return not self.waiting and not self.busy
-
-    def closed(self, start: float, end: float, live_text: str) -> None:
-        """The emitter sent an utterance's final transcript: keep its audio for the pass."""
-        audio = self.tape.slice(int(start * SAMPLE_RATE), int(end * SAMPLE_RATE))
-        self.waiting.append(ClosedUtterance(start, end, live_text, audio, time.monotonic()))
-
-    def overflow(self) -> list[ClosedUtterance]:
-        """Take the oldest waiting utterances while they hold more than WAITING_SECONDS."""
-        out = []
-        limit = WAITING_SECONDS * SAMPLE_RATE
-        while len(self.waiting) > 1 and sum(u.audio.shape[0] for u in self.waiting) > limit:
-            out.append(self.waiting.popleft())
-        return out
-
-    def remember(self, result: ClipResult) -> None:
-        self.history[:] = result.context
 
 
 @dataclass

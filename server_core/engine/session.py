@@ -18,9 +18,9 @@ import numpy as np
 from server_core.config import SAMPLE_RATE, DecodeOptions, SessionOptions, VadOptions
 from server_core.contract import SessionInfo, SessionState
 from server_core.engine.emitter import Emitter
-from server_core.engine.final_pass import UtteranceQueue
 from server_core.engine.inbox import Inbox, SessionStatus
 from server_core.engine.segmenter import PREROLL_SAMPLES, Segmenter
+from server_core.engine.utterances import UtteranceQueue
 from server_core.engine.window import SAMPLES_PER_FRAME, Window
 from server_core.events import CloseReason, Listener
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from server_core.config import SAMPLE_RATE
-from server_core.engine import final_pass
+from server_core.engine import utterances
 from server_core.engine.emitter import Emitter
-from server_core.engine.final_pass import UtteranceQueue
 from server_core.engine.tape import AudioTape
+from server_core.engine.utterances import UtteranceQueue
 from server_core.events import TranscriptEvent, UtteranceEvent
 
 
@@ -63,7 +63,7 @@ def test_queue_cuts_the_utterance_from_the_tape() -> None:
 
 
 def test_waiting_audio_is_bounded_and_the_oldest_go_back_with_live_text(monkeypatch) -> None:
-    monkeypatch.setattr(final_pass, "WAITING_SECONDS", 5.0)
+    monkeypatch.setattr(utterances, "WAITING_SECONDS", 5.0)
     q = UtteranceQueue()
     q.tape.append(np.zeros(20 * SAMPLE_RATE, dtype=np.float32))
     for k in range(6):

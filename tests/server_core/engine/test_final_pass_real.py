@@ -102,7 +102,7 @@ def test_websocket_client_gets_utterance_messages_numbered_with_the_rest(engines
     on, _ = engines
     audio, _ = speech
     with AppServer(create_app(on)) as srv:
-        result = run(stream_audio(endpoint(srv.ws_url, "ws-final"), "ws-final", audio, speed=0))
+        result = run(stream_audio(endpoint(srv.ws_url, "ws-final"), "ws-final", audio, speed=20))
     kinds = [m["type"] for m in result.messages]
     assert kinds[0] == "ready" and kinds[-1] == "done"
     utterances = [m for m in result.messages if m["type"] == "utterance"]
@@ -121,7 +121,7 @@ def test_no_final_pass_flag_sends_no_utterance_messages(speech) -> None:
         "--model", "tiny.en", "--language", "en", "--port", "0", "--no-final-pass"
     ).wait_listening()
     try:
-        result = run(stream_audio(endpoint(srv.ws_url, "plain"), "plain", audio, speed=0))
+        result = run(stream_audio(endpoint(srv.ws_url, "plain"), "plain", audio, speed=20))
     finally:
         srv.stop()
     assert result.transcripts and result.transcripts[-1]["final"] is True
