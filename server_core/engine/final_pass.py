@@ -47,11 +47,6 @@ class FinalPass:
     def __init__(self) -> None:
         self._running: _Running | None = None
 
-    def has_work(self, sessions: list[Session]) -> bool:
-        return self._running is not None or any(
-            s.finals is not None and s.finals.waiting for s in sessions
-        )
-
     @staticmethod
     def bound(sessions: list[Session]) -> None:
         """Sessions with too much audio waiting get their oldest utterances back, live text."""
