@@ -18,8 +18,9 @@ from server_core.events import (
     UtteranceEvent,
 )
 
-# told when an utterance's final text went out: (start, end, the utterance's whole live text)
-UtteranceClosed = Callable[[float, float, str], None]
+# told when an utterance's final text went out: (start, end, the utterance's whole live text,
+# whether it was cut inside speech by the utterance cap)
+UtteranceClosed = Callable[[float, float, str, bool], None]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Emitter:
         self.silenced = False  # aborted: only the ClosedEvent goes out
         self.closed = False
         self.on_utterance_closed: UtteranceClosed | None = None
+        self._closing_cut = False
 
     def start_window(self, start_seconds: float) -> None:
         self.sent_text = ""
@@ -65,18 +67,22 @@ class Emitter:
         self.sent_end = end
         self.utterance_open = not final
         if final and self.on_utterance_closed is not None and not self.silenced:
-            self.on_utterance_closed(self.utterance_start, end, self.utterance_text)
+            cut = self._closing_cut
+            self.on_utterance_closed(self.utterance_start, end, self.utterance_text, cut)
 
     def partial(self, utterance_text: str, fresh: str, end: float) -> None:
         """Send ``fresh``, the unsent end of the open utterance's ``utterance_text``."""
         self.text(fresh, end, final=False)
         self.sent_text = utterance_text
 
-    def final(self, fresh: str, end: float) -> None:
-        """Close the utterance: its remaining text, final (nothing if nothing was open)."""
+    def final(self, fresh: str, end: float, cut: bool = False) -> None:
+        """Close the utterance: its remaining text, final (nothing if nothing was open).
+        ``cut``: the utterance cap closed it inside speech."""
+        self._closing_cut = cut
         if fresh or self.utterance_open:
             self.text(fresh, end, final=True)
         self.sent_text = ""
+        self._closing_cut = False
 
     def utterance(self, text: str, start: float, end: float) -> None:
         """The final text of a whole utterance (the second pass)."""

@@ -31,6 +31,8 @@ NO_SPEECH_THRESHOLD = 0.6
 PROMPT_RESET_TEMPERATURE = 0.5  # transcribe drops the previous text after a hotter decode
 PROMPT_TOKENS = 223  # what DecodingTask keeps of a prompt (n_text_ctx // 2 - 1)
 INPUT_STRIDE = 2  # mel frames per encoder frame (per timestamp step)
+HOP_SECONDS = 0.01  # one mel frame
+TIME_PRECISION = 0.02  # one timestamp step
 
 Units = Generator[None, None, "ClipResult"]
 
@@ -46,10 +48,23 @@ class ClipRequest:
 
 
 @dataclass(frozen=True)
+class Segment:
+    """One of transcribe's segments: text between two timestamps."""
+
+    start: float  # seconds from the clip's start
+    end: float
+    text: str  # as decoded, with its leading space
+    tokens: tuple[int, ...]  # timestamps included: what transcribe carries into the prompt
+
+
+@dataclass(frozen=True)
 class ClipResult:
-    text: str  # stripped; "" when the clip held no speech
-    context: tuple[int, ...]  # the previous text for what follows: transcribe's prompt tokens
+    segments: tuple[Segment, ...]  # empty when the clip held no speech
     temperature: float  # the hottest decode it took
+
+    @property
+    def text(self) -> str:
+        return "".join(seg.text for seg in self.segments).strip()
 
 
 class _UnitInference(PyTorchInference):
@@ -191,17 +206,28 @@ def _segments(tokens: list[int], first_timestamp: int, size: int) -> tuple[list[
     return segments, advance if advance > 0 else size
 
 
-def _empty(segment: list[int], first_timestamp: int, eot: int, decode) -> bool:
-    stamps = [t for t in segment if t >= first_timestamp]
-    instant = len(stamps) >= 2 and stamps[0] == stamps[-1]
-    return instant or not decode([t for t in segment if t < eot]).strip()
+def _segment(
+    tokens: list[int], offset: float, size: int, first_timestamp: int, eot: int, decode
+) -> Segment | None:
+    """A window's piece of tokens as a Segment in clip seconds; None if it is empty or takes
+    no time (transcribe clears those)."""
+    stamps = [(t - first_timestamp) * TIME_PRECISION for t in tokens if t >= first_timestamp]
+    text = decode([t for t in tokens if t < eot])
+    if not text.strip() or (len(stamps) >= 2 and stamps[0] == stamps[-1]):
+        return None
+    if len(stamps) >= 2:
+        start, end = stamps[0], stamps[-1]
+    else:  # no timestamp pair: the whole window (or up to its one timestamp)
+        start, end = 0.0, stamps[-1] if stamps and stamps[-1] > 0 else size * HOP_SECONDS
+    return Segment(offset + start, offset + end, text, tuple(tokens))
 
 
 def decode_clip(model: Whisper, request: ClipRequest) -> Units:
-    """Decode one clip as transcribe would; a generator of small units returning the text."""
+    """Decode one clip as transcribe would; a generator of small units returning its
+    segments."""
     mel, content = _windows_mel(model, request.audio)
     context = list(request.context)
-    kept: list[int] = []  # the text tokens of every kept segment
+    found: list[Segment] = []
     hottest = 0.0
     seek = 0
     while seek < content:
@@ -238,16 +264,17 @@ def decode_clip(model: Whisper, request: ClipRequest) -> Units:
         if _skipped(result):
             seek += size
             continue
-        segments, advance = _segments(list(result.tokens), first_timestamp, size)
+        pieces, advance = _segments(list(result.tokens), first_timestamp, size)
+        offset = seek * HOP_SECONDS
         seek += advance
-        for segment in segments:
-            if not _empty(segment, first_timestamp, eot, decode):
-                kept += [t for t in segment if t < eot]
-                context += segment
+        for piece in pieces:
+            segment = _segment(piece, offset, size, first_timestamp, eot, decode)
+            if segment is not None:
+                found.append(segment)
+                context += segment.tokens
         if result.temperature > PROMPT_RESET_TEMPERATURE:
             context = []  # as transcribe: no prompt from a decode that needed heat
-    text = decode(kept).strip() if decode is not None and kept else ""
-    return ClipResult(text=text, context=tuple(context[-PROMPT_TOKENS:]), temperature=hottest)
+    return ClipResult(segments=tuple(found), temperature=hottest)
 
 
 def run_to_end(units: Units) -> ClipResult:

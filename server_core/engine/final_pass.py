@@ -3,7 +3,9 @@
 A session's emitter reports every utterance it closes (a VAD pause, the utterance cap, a full
 window or the end of the stream); its :class:`UtteranceQueue` cuts the utterance's audio from
 the session's tape and keeps it until :class:`FinalPass` has decoded it with Whisper's own
-decoding (``final_decode``), with the session's earlier final texts as prompt. The engine's
+decoding (``final_decode``), with the session's earlier final texts as prompt. An utterance
+that the cap closed inside speech waits for the next pause, and the run up to it is decoded as
+one clip: each line gets the segments whose middle lies in it. The engine's
 loop runs one small unit of that work only when no live session is ready, so live steps always
 come first. The result goes out as an ``UtteranceEvent`` after the utterance's last transcript.
 
@@ -18,13 +20,17 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from server_core.config import SAMPLE_RATE
 from server_core.engine.final_decode import (
+    PROMPT_RESET_TEMPERATURE,
     ClipRequest,
     ClipResult,
     Units,
     decode_clip,
 )
-from server_core.engine.utterances import ClosedUtterance
+from server_core.engine.utterances import ClosedUtterance, share_segments
 
 if TYPE_CHECKING:
     from server_core.engine.runner import Runner
@@ -36,7 +42,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class _Running:
     session: Session
-    utterance: ClosedUtterance
+    lines: list[ClosedUtterance]  # decoded as one clip
     units: Units
 
 
@@ -56,14 +62,15 @@ class FinalPass:
                     log.info("session %s: no time for a final pass; live text kept", s.client_id)
                     s.emitter.utterance(late.live_text.strip(), late.start, late.end)
 
-    def step(self, sessions: list[Session], runner: Runner) -> bool:
-        """Run one unit; False if there was nothing to do."""
+    def step(self, sessions: list[Session], runner: Runner, ending: bool = False) -> bool:
+        """Run one unit; False if there was nothing to do. ``ending``: decode runs of capped
+        utterances without waiting for their pause."""
         job = self._running
         if job is not None and (job.session.aborted or job.session.emitter.closed):
             self._stop(job)
             job = None
         if job is None:
-            job = self._start(sessions, runner)
+            job = self._start(sessions, runner, ending)
             if job is None:
                 return False
         try:
@@ -77,21 +84,27 @@ class FinalPass:
 
     def drain(self, sessions: list[Session], runner: Runner) -> None:
         """Finish every waiting utterance now (before the model is switched)."""
-        while self.step(sessions, runner):
+        while self.step(sessions, runner, ending=True):
             pass
 
-    def _start(self, sessions: list[Session], runner: Runner) -> _Running | None:
-        candidates = [
-            s for s in sessions if s.finals is not None and s.finals.waiting and not s.aborted
-        ]
-        if not candidates:
+    def _start(self, sessions: list[Session], runner: Runner, ending: bool) -> _Running | None:
+        groups = []
+        for s in sessions:
+            if s.finals is not None and s.finals.waiting and not s.aborted:
+                group = s.finals.group(ending or s.end_seen)
+                if group:
+                    groups.append((group[0].closed_at, s, group))
+        if not groups:
             return None
-        session = min(candidates, key=lambda s: s.finals.waiting[0].closed_at)  # type: ignore[union-attr]
+        _, session, lines = min(groups, key=lambda g: g[0])
         finals = session.finals
         assert finals is not None
-        utterance = finals.waiting.popleft()
+        for _ in lines:
+            finals.waiting.popleft()
         finals.busy = True
-        job = _Running(session, utterance, _decode_utterance(session, utterance, runner))
+        start, end = lines[0].start, lines[-1].end
+        audio = finals.tape.slice(int(start * SAMPLE_RATE), int(end * SAMPLE_RATE))
+        job = _Running(session, lines, _decode(session, audio, runner))
         self._running = job
         return job
 
@@ -106,23 +119,23 @@ class FinalPass:
         finals = job.session.finals
         assert finals is not None
         finals.busy = False
-        u = job.utterance
         if result is None:
-            text = u.live_text.strip()
+            texts = [u.live_text.strip() for u in job.lines]
         else:
-            text = result.text
-            finals.remember(result)
-        job.session.emitter.utterance(text, u.start, u.end)
+            finals.remember(result.segments, result.temperature > PROMPT_RESET_TEMPERATURE)
+            texts = share_segments(result.segments, job.lines[0].start, job.lines)
+        for u, text in zip(job.lines, texts, strict=True):
+            job.session.emitter.utterance(text, u.start, u.end)
 
 
-def _decode_utterance(session: Session, u: ClosedUtterance, runner: Runner) -> Units:
+def _decode(session: Session, audio: np.ndarray, runner: Runner) -> Units:
     finals = session.finals
     assert finals is not None
     language = (session.language or runner.options.language).lower()
     if not runner.decoder.multilingual:
         language = "en"
     request = ClipRequest(
-        audio=u.audio,
+        audio=audio,
         language=None if language == "auto" else language,
         task=session.options.task or runner.options.task,
         context=tuple(finals.history),

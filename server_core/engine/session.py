@@ -184,7 +184,13 @@ class Session:
             keep = int(em.sent_end * SAMPLE_RATE)
         else:  # a window opens no earlier than the segmenter's pre-roll
             keep = seg.ingested - PREROLL_SAMPLES
-        self.finals.tape.trim(keep)
+        waiting = self.finals.keep_from()
+        self.finals.tape.trim(keep if waiting is None else min(keep, waiting))
+
+    @property
+    def end_seen(self) -> bool:
+        """ingest() has taken the last audio after end()."""
+        return self._end_seen
 
     def finished(self) -> bool:
         """Ending, everything ingested and decoded (the final pass included)."""
@@ -299,7 +305,7 @@ class Session:
             or em.sent_end - em.utterance_start >= options.max_utterance_seconds
         )
         if too_long and not text.endswith("\ufffd"):
-            self._close_utterance(win, "", em.sent_end, self._committed_end(win))
+            self._close_utterance(win, "", em.sent_end, self._committed_end(win), cut=True)
 
     @staticmethod
     def _committed_end(win: Window) -> int:
@@ -336,9 +342,12 @@ class Session:
         end = (win.start + end_frame * SAMPLES_PER_FRAME) / SAMPLE_RATE
         self.emitter.partial(text, fresh, end)
 
-    def _close_utterance(self, win: Window, fresh: str, end: float, end_sample: int) -> None:
-        """Send what remains of the utterance as its final text; it becomes left context."""
-        self.emitter.final(fresh, end)
+    def _close_utterance(
+        self, win: Window, fresh: str, end: float, end_sample: int, cut: bool = False
+    ) -> None:
+        """Send what remains of the utterance as its final text; it becomes left context.
+        ``cut``: closed by the utterance cap, inside speech."""
+        self.emitter.final(fresh, end, cut)
         st = win.state
         st.closed = len(st.tokens)
         win.final_end = max(win.final_end, end_sample)

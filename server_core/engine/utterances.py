@@ -7,14 +7,13 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-import numpy as np
-
 from server_core.config import SAMPLE_RATE
-from server_core.engine.final_decode import ClipResult
+from server_core.engine.final_decode import PROMPT_TOKENS, Segment
 from server_core.engine.tape import AudioTape
 
-TAPE_SECONDS = 90.0  # audio a session keeps for utterances still open (the cap is 30 s)
+TAPE_SECONDS = 150.0  # audio a session keeps for open and waiting utterances
 WAITING_SECONDS = 120.0  # finished utterances' audio a session keeps for the final pass
+GROUP_SECONDS = 90.0  # capped utterances decoded together, at most (then without a pause)
 
 
 @dataclass
@@ -22,35 +21,78 @@ class ClosedUtterance:
     start: float  # stream seconds, as in the utterance's transcript events
     end: float
     live_text: str
-    audio: np.ndarray
     closed_at: float  # monotonic
+    cut: bool = False  # closed by the utterance cap, inside speech (not at a pause)
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
 
 
 class UtteranceQueue:
-    """One session's tape and its finished utterances waiting for the final pass."""
+    """One session's tape and its finished utterances waiting for the final pass.
+
+    Utterances that the cap closed inside speech wait for the next pause: the final pass
+    decodes a run of them, up to and including the one that ended at a pause, as one clip
+    (so no word is cut in two where the live text cut a line), and hands each line the
+    segments whose middle lies in it.
+    """
 
     def __init__(self) -> None:
         self.tape = AudioTape(int(TAPE_SECONDS * SAMPLE_RATE))
         self.waiting: deque[ClosedUtterance] = deque()
-        self.busy = False  # one utterance of this session is being decoded (taken off waiting)
+        self.busy = False  # utterances of this session are being decoded (taken off waiting)
         self.history: list[int] = []  # earlier final texts' tokens: the next prompt
 
     @property
     def idle(self) -> bool:
         return not self.waiting and not self.busy
 
-    def closed(self, start: float, end: float, live_text: str) -> None:
-        """The emitter sent an utterance's final transcript: keep its audio for the pass."""
-        audio = self.tape.slice(int(start * SAMPLE_RATE), int(end * SAMPLE_RATE))
-        self.waiting.append(ClosedUtterance(start, end, live_text, audio, time.monotonic()))
+    def closed(self, start: float, end: float, live_text: str, cut: bool) -> None:
+        """The emitter sent an utterance's final transcript: its final pass is due."""
+        self.waiting.append(ClosedUtterance(start, end, live_text, time.monotonic(), cut))
+
+    def keep_from(self) -> int | None:
+        """The first stream sample the waiting utterances need (None: they need none)."""
+        return int(self.waiting[0].start * SAMPLE_RATE) if self.waiting else None
+
+    def group(self, ending: bool) -> list[ClosedUtterance]:
+        """The next run to decode: the oldest utterances up to the first that ended at a
+        pause; empty while that pause has not come (unless ``ending``, or the run is long)."""
+        run: list[ClosedUtterance] = []
+        for u in self.waiting:
+            run.append(u)
+            if not u.cut:
+                return run
+        long = bool(run) and run[-1].end - run[0].start >= GROUP_SECONDS
+        return run if ending or long else []
 
     def overflow(self) -> list[ClosedUtterance]:
         """Take the oldest waiting utterances while they hold more than WAITING_SECONDS."""
         out = []
-        limit = WAITING_SECONDS * SAMPLE_RATE
-        while len(self.waiting) > 1 and sum(u.audio.shape[0] for u in self.waiting) > limit:
+        while len(self.waiting) > 1 and sum(u.seconds for u in self.waiting) > WAITING_SECONDS:
             out.append(self.waiting.popleft())
         return out
 
-    def remember(self, result: ClipResult) -> None:
-        self.history[:] = result.context
+    def remember(self, segments: tuple[Segment, ...], hot: bool) -> None:
+        """The final pass's segments become the next prompt (``hot``: it needed a high
+        temperature, and transcribe then carries no prompt on)."""
+        if hot:
+            self.history.clear()
+            return
+        for seg in segments:
+            self.history.extend(seg.tokens)
+        del self.history[:-PROMPT_TOKENS]
+
+
+def share_segments(
+    segments: tuple[Segment, ...], clip_start: float, lines: list[ClosedUtterance]
+) -> list[str]:
+    """Each line's text: the segments whose middle lies in it (clip seconds from
+    ``clip_start``); one before the first line goes to the first, after the last to the last."""
+    texts = [""] * len(lines)
+    for seg in segments:
+        middle = clip_start + (seg.start + seg.end) / 2
+        k = next((i for i, u in enumerate(lines) if middle < u.end), len(lines) - 1)
+        texts[k] += seg.text
+    return [t.strip() for t in texts]
