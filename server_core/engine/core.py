@@ -394,8 +394,8 @@ class Engine:
                 if self.on_step:
                     self.on_step([job.session.client_id for job in jobs], elapsed)
             ran = True
-        elif self._runner is not None:  # spare compute: one small unit of the final pass
-            ran = self._final.step(sessions, self._runner)
+        elif self._runner is not None and self._final.room(sessions, self.config.decode.min_chunk):
+            ran = self._final.step(sessions, self._runner)  # spare compute: one small unit
         for s in sessions:
             if s.finished():
                 self._close(s, CloseReason.ENDED)

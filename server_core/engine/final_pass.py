@@ -17,6 +17,7 @@ no spare compute) gets the oldest ones back with their live text instead.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -52,6 +53,17 @@ class FinalPass:
 
     def __init__(self) -> None:
         self._running: _Running | None = None
+        self.unit_seconds = 0.05  # a running estimate of one unit's time (recent ones weigh)
+
+    def room(self, sessions: list[Session], min_chunk: float) -> bool:
+        """Whether a unit fits before any live session gets ready: it must not make one wait.
+        A session whose undecoded audio is within a unit's time of ``min_chunk`` is about to
+        be; the loop then waits for it instead."""
+        for s in sessions:
+            pending = s.pending_seconds
+            if pending > 0 and pending + self.unit_seconds >= min_chunk:
+                return False
+        return True
 
     @staticmethod
     def bound(sessions: list[Session]) -> None:
@@ -73,8 +85,11 @@ class FinalPass:
             job = self._start(sessions, runner, ending)
             if job is None:
                 return False
+        t0 = time.perf_counter()
         try:
             next(job.units)
+            took = time.perf_counter() - t0
+            self.unit_seconds = max(took, 0.9 * self.unit_seconds)
         except StopIteration as done:
             self._finish(job, done.value)
         except Exception:

@@ -121,6 +121,13 @@ class Session:
         return seg.position
 
     @property
+    def pending_seconds(self) -> float:
+        """Speech the decoder has not seen yet, and audio not yet through the VAD."""
+        seg = self.segmenter
+        backlog = max(0, self.inbox.received - seg.ingested)
+        return (seg.speech_new + backlog) / SAMPLE_RATE
+
+    @property
     def lag(self) -> float:
         return max(0, self.inbox.received - self.processed_samples) / SAMPLE_RATE
 
