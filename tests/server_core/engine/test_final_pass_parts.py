@@ -100,3 +100,17 @@ def test_utterance_wire_form() -> None:
         "end": 4.5,
         "timestamp": 7.0,
     }
+
+
+def test_a_unit_runs_only_where_it_makes_no_live_session_wait() -> None:
+    from types import SimpleNamespace
+
+    from server_core.engine.final_pass import FinalPass
+
+    fp = FinalPass()
+    fp.unit_seconds = 0.2
+    idle, early, close = (SimpleNamespace(pending_seconds=x) for x in (0.0, 0.5, 0.85))
+    assert fp.room([idle, early], min_chunk=1.0)
+    assert not fp.room([idle, close], min_chunk=1.0)  # 0.85 s + a 0.2 s unit: it would wait
+    fp.unit_seconds = 0.1
+    assert fp.room([close], min_chunk=1.0)
