@@ -14,6 +14,7 @@ from server_core.engine.tape import AudioTape
 TAPE_SECONDS = 150.0  # audio a session keeps for open and waiting utterances
 WAITING_SECONDS = 120.0  # finished utterances' audio a session keeps for the final pass
 GROUP_SECONDS = 90.0  # capped utterances decoded together, at most (then without a pause)
+GROUP_WAIT_SECONDS = 15.0  # how long a capped utterance waits for the next line to close
 
 
 @dataclass
@@ -58,14 +59,18 @@ class UtteranceQueue:
 
     def group(self, ending: bool) -> list[ClosedUtterance]:
         """The next run to decode: the oldest utterances up to the first that ended at a
-        pause; empty while that pause has not come (unless ``ending``, or the run is long)."""
+        pause; empty while that pause has not come (unless ``ending``, the run is long, or no
+        line closed after it for a while: the rest of that speech gave no live text)."""
         run: list[ClosedUtterance] = []
         for u in self.waiting:
             run.append(u)
             if not u.cut:
                 return run
-        long = bool(run) and run[-1].end - run[0].start >= GROUP_SECONDS
-        return run if ending or long else []
+        if not run:
+            return run
+        long = run[-1].end - run[0].start >= GROUP_SECONDS
+        stale = time.monotonic() - run[-1].closed_at >= GROUP_WAIT_SECONDS
+        return run if ending or long or stale else []
 
     def overflow(self) -> list[ClosedUtterance]:
         """Take the oldest waiting utterances while they hold more than WAITING_SECONDS."""
