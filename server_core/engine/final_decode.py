@@ -185,14 +185,21 @@ def _skipped(result: DecodingResult) -> bool:
     )
 
 
-def _segments(tokens: list[int], first_timestamp: int, size: int) -> tuple[list[list[int]], int]:
+def _segments(
+    tokens: list[int], first_timestamp: int, size: int, more: bool
+) -> tuple[list[list[int]], int]:
     """transcribe's split of a window's tokens at consecutive timestamps, and how many mel
     frames to move on: past the window, or to the last timestamp when its last segment is
-    unfinished (that rest is decoded again in the next window)."""
+    unfinished (that rest is decoded again in the next window). Unlike transcribe, a full
+    window with more audio after it (``more``) also moves only to its last timestamp when the
+    text stopped early: words between that timestamp and the window's end are decoded again
+    in the next window instead of being passed over."""
     stamp = [t >= first_timestamp for t in tokens]
     single_ending = stamp[-2:] == [False, True]
     cuts = [i + 1 for i in range(len(tokens) - 1) if stamp[i] and stamp[i + 1]]
     if not cuts:
+        if more and stamp and stamp[-1] and tokens[-1] > first_timestamp:
+            return [tokens], (tokens[-1] - first_timestamp) * INPUT_STRIDE
         return [tokens], size
     if single_ending:
         cuts.append(len(tokens))
@@ -200,7 +207,7 @@ def _segments(tokens: list[int], first_timestamp: int, size: int) -> tuple[list[
     for cut in cuts:
         segments.append(tokens[last:cut])
         last = cut
-    if single_ending:
+    if single_ending and not more:
         return segments, size
     advance = (tokens[last - 1] - first_timestamp) * INPUT_STRIDE
     return segments, advance if advance > 0 else size
@@ -264,7 +271,8 @@ def decode_clip(model: Whisper, request: ClipRequest) -> Units:
         if _skipped(result):
             seek += size
             continue
-        pieces, advance = _segments(list(result.tokens), first_timestamp, size)
+        more = seek + size < content
+        pieces, advance = _segments(list(result.tokens), first_timestamp, size, more)
         offset = seek * HOP_SECONDS
         seek += advance
         for piece in pieces:
