@@ -2,6 +2,8 @@
 source trees in one run. Prints one JSON object.
 
     python bench/latency.py --model tiny.en --clients 1 2 4 --rev before=b66ea51 --rev after=.
+    python bench/latency.py --model base --language de --set de --clients 1 \
+        --rev on=. --rev off=. --rev-arg off=--no-final-pass
 
 Each ``--rev NAME=REV`` is a git revision (checked out once into a worktree under
 /tmp/whisper-bench) or a path to a source tree; every revision runs the same items with the
@@ -11,8 +13,10 @@ that each stream their items one after another, one connection per item, in 100 
 frames at real time.
 
 Per revision and client count: streaming WER pooled over the items and the offline WER of the
-same model (``whisper.transcribe``, default options), words missing (words of the offline text
-that the streamed text lacks, not counting other spacing of the same letters), word latency
+same model (``whisper.transcribe``, default options), the WER of the final pass (the
+``utterance`` messages' texts; None where a server sends none) and how long after its line's
+final transcript each came, the three WERs also per item, words missing (words of the offline
+text that the streamed text lacks, not counting other spacing of the same letters), word latency
 (arrival of a word minus the moment the frame holding its end was sent; word ends from an
 offline word-timestamp run), the largest lag the server reported, the end lag (last text after
 the last frame), and compute per second of audio split into mel, encoder, decoder prefill,
@@ -67,10 +71,25 @@ class ItemRun:
     end_sent: float = 0.0
     done_at: float = 0.0
     notices: list[dict] = field(default_factory=list)
+    final_ends: dict[float, float] = field(default_factory=dict)  # final transcript end -> time
+    utterances: list[tuple[float, float, str]] = field(default_factory=list)  # (time, end, text)
 
     @property
     def text(self) -> str:
         return "".join(t for _, t in self.arrivals).strip()
+
+    @property
+    def final_text(self) -> str | None:
+        """The final pass's text (its utterance messages); None if the server sent none."""
+        if not self.utterances:
+            return None
+        return " ".join(t.strip() for _, _, t in self.utterances if t.strip())
+
+    def final_lags(self) -> list[float]:
+        """How long each utterance message came after its line's final transcript."""
+        return [
+            at - self.final_ends[end] for at, end, _ in self.utterances if end in self.final_ends
+        ]
 
 
 def tree_of(rev: str) -> Path:
@@ -126,6 +145,10 @@ async def stream_item(url: str, client_id: str, item: Item) -> ItemRun:
             kind = msg.get("type")
             if kind == "transcript" and msg.get("text"):
                 run.arrivals.append((time.monotonic(), msg["text"]))
+            if kind == "transcript" and msg.get("final"):
+                run.final_ends[msg["end"]] = time.monotonic()
+            elif kind == "utterance":
+                run.utterances.append((time.monotonic(), msg["end"], msg.get("text", "")))
             elif kind == "notice":
                 run.notices.append(msg)
             elif kind == "done":
@@ -357,18 +380,42 @@ def lost_words(ref: list[str], offline: list[str], stream: list[str]) -> tuple[i
     return len(heard), len(heard & _deleted(ref, stream))
 
 
+def _rate(errors: int, words: int) -> float | None:
+    return round(errors / words, 4) if words else None
+
+
 def summarize(runs: list[ItemRun], offline: dict, stats: dict, max_lag: float, english: bool):
     errors = offline_errors = ref_words = offline_words = 0
+    final_errors = final_ref_words = 0
     missing = missing_vs_offline = heard_words = 0
     lat: list[float] = []
+    final_lags: list[float] = []
+    per_item = []
     for run in runs:
         off = offline[run.item.name]
         ref = normalize(run.item.reference, english)
         hyp = normalize(run.text, english)
         off_words = normalize(off["text"], english)
-        errors += edit_distance(ref, hyp)
-        offline_errors += edit_distance(ref, off_words)
+        item_errors = edit_distance(ref, hyp)
+        item_offline = edit_distance(ref, off_words)
+        errors += item_errors
+        offline_errors += item_offline
         ref_words += len(ref)
+        item_final = None
+        if run.final_text is not None:
+            item_final = edit_distance(ref, normalize(run.final_text, english))
+            final_errors += item_final
+            final_ref_words += len(ref)
+            final_lags += run.final_lags()
+        per_item.append(
+            {
+                "item": run.item.name,
+                "words": len(ref),
+                "wer_stream": _rate(item_errors, len(ref)),
+                "wer_final": None if item_final is None else _rate(item_final, len(ref)),
+                "wer_offline": _rate(item_offline, len(ref)),
+            }
+        )
         missing_vs_offline += deletions(off_words, hyp)
         offline_words += len(off_words)
         heard, lost = lost_words(ref, off_words, hyp)
@@ -383,6 +430,10 @@ def summarize(runs: list[ItemRun], offline: dict, stats: dict, max_lag: float, e
         "words": ref_words,
         "wer_stream": round(errors / ref_words, 4),
         "wer_offline": round(offline_errors / ref_words, 4),
+        # the final pass, over the items whose server sent utterance messages (all or none)
+        "wer_final": _rate(final_errors, final_ref_words),
+        "final_items": sum(1 for r in runs if r.final_text is not None),
+        "final_lag_mean_s": round(float(np.mean(final_lags)), 3) if final_lags else None,
         # said, heard by offline Whisper, lost by the stream (lost_words)
         "words_missing": round(missing / max(1, heard_words), 4),
         # offline's words the stream lacks, offline's inventions included (the earlier metric)
@@ -394,6 +445,7 @@ def summarize(runs: list[ItemRun], offline: dict, stats: dict, max_lag: float, e
         "notices": sum(len(r.notices) for r in runs),
         "compute_s_per_audio_s": round(stats.get("tick", 0.0) / audio, 4),
         "compute_breakdown": compute,
+        "per_item": per_item,
     }
 
 
@@ -404,6 +456,7 @@ def dump_texts(folder: Path, runs: list[ItemRun], offline: dict) -> None:
             json.dumps(
                 {
                     "stream": run.text,
+                    "final": run.final_text,
                     "offline": offline[run.item.name]["text"],
                     "reference": run.item.reference,
                     "notices": run.notices,
@@ -424,6 +477,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-item", type=float, default=60.0, help="seconds per item")
     p.add_argument("--max-audio", type=float, default=0.0, help="use only this much audio")
     p.add_argument("--server-arg", action="append", default=[], help="extra server flag")
+    p.add_argument(
+        "--rev-arg",
+        action="append",
+        default=[],
+        metavar="NAME=FLAG",
+        help="an extra server flag for one revision only, e.g. off=--no-final-pass",
+    )
     p.add_argument("--dump", help="write each item's streamed, offline and reference text here")
     p.add_argument(
         "--flood",
@@ -439,6 +499,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     a = p.parse_args(argv)
     revs = [r.split("=", 1) if "=" in r else [r, r] for r in (a.rev or ["current=."])]
+    rev_args: dict[str, list[str]] = {}
+    for pair in a.rev_arg:
+        name, _, flag = pair.partition("=")
+        rev_args.setdefault(name, []).append(flag)
     items = load_items(a.set or ("de" if a.language == "de" else "en"), a.max_item)
     if a.max_audio:
         kept, total = [], 0.0
@@ -458,12 +522,11 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"model": a.model, "language": a.language, "device": a.device, "runs": {}}
     for name, rev in revs:
         tree = tree_of(rev)
-        report["runs"][name] = {"tree": str(tree), "rev": rev}
+        extra = a.server_arg + rev_args.get(name, [])
+        report["runs"][name] = {"tree": str(tree), "rev": rev, "server_args": extra}
         for n in a.clients:
             stats_file = Path(tempfile.mkstemp(suffix=".json")[1])
-            proc, url, http = start_server(
-                tree, stats_file, a.model, a.language, a.device, a.server_arg
-            )
+            proc, url, http = start_server(tree, stats_file, a.model, a.language, a.device, extra)
             try:
                 queues = [[items[k % len(items)]] for k in range(n)] if a.each else share(items, n)
                 runs, max_lag, flooded = asyncio.run(run_clients(url, http, queues, flood_audio))
@@ -477,7 +540,8 @@ def main(argv: list[str] | None = None) -> int:
             if a.flood:
                 result["flood_seconds_accepted"] = round(flooded, 1)
             report["runs"][name][f"clients_{n}"] = result
-            print(json.dumps({"rev": name, "clients": n, **result}), file=sys.stderr, flush=True)
+            brief = {k: v for k, v in result.items() if k != "per_item"}
+            print(json.dumps({"rev": name, "clients": n, **brief}), file=sys.stderr, flush=True)
     print(json.dumps(report, indent=2))
     return 0
 

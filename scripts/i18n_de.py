@@ -38,6 +38,15 @@ GERMAN: dict[str, str] = {
     "Captions paused": "Untertitel pausiert",
     "Not transcribing (see the tray)": "Keine Transkription (siehe Symbolleiste)",
     "Microphone and system audio are off": "Mikrofon und Systemton sind aus",
+    # echo cancellation
+    "Echo cancellation: keep the speakers out of the microphone": (
+        "Echounterdrückung: die Lautsprecher aus dem Mikrofon heraushalten"
+    ),
+    "Without headphones the microphone hears what the speakers play. This removes it, using the system audio, so each sentence is captioned once. Headphones still help.": (
+        "Ohne Kopfhörer hört das Mikrofon, was die Lautsprecher abspielen. Dies entfernt es "
+        "mithilfe des Systemtons, damit jeder Satz nur einmal untertitelt wird. Kopfhörer "
+        "helfen trotzdem."
+    ),
     "Listening to: %1": "Hört zu: %1",
     "Restarting the server disconnects the %1 connected remote client.": "Ein Neustart des Servers trennt den %1 verbundenen entfernten Client.",
     "Restarting the server disconnects the %1 connected remote clients.": "Ein Neustart des Servers trennt die %1 verbundenen entfernten Clients.",
@@ -73,6 +82,8 @@ GERMAN: dict[str, str] = {
     "A language by name or by code, or automatic detection": "Eine Sprache als Name oder Code, oder automatische Erkennung",
     "English-only model: the language setting is not used": "Nur-Englisch-Modell: die Spracheinstellung wird nicht verwendet",
     "Where the model runs; a change applies at the next start": "Wo das Modell läuft; eine Änderung gilt ab dem nächsten Start",
+    "Correct each finished line (a second, slower pass)": "Jede fertige Zeile verbessern (ein zweiter, langsamerer Durchgang)",
+    "Decodes each finished utterance again, whole, when the computer has time, and replaces its live text; a change applies at the next start": "Erkennt jede fertige Äußerung noch einmal als Ganzes, wenn der Computer Zeit hat, und ersetzt ihren Live-Text; eine Änderung gilt ab dem nächsten Start",
     "Transcription": "Transkription",
     "Model": "Modell",
     "Language": "Sprache",

@@ -124,6 +124,9 @@ class EngineConfig:
     # auto: fp16 on CUDA, bf16 on a CPU with bf16 instructions, else fp32; bf16: the encoder's
     # products in bfloat16 (weights and decoder fp32); int8: quantised linear layers (CPU only)
     precision: Literal["auto", "fp32", "bf16", "fp16", "int8"] = "auto"
+    # decode each finished utterance again, whole, offline-style, on spare compute, and send
+    # its final text as an "utterance" event (engine/final_pass.py)
+    final_pass: bool = True
 
     @property
     def language(self) -> str:

@@ -56,6 +56,32 @@ class NoticeEvent:
         return {"type": "notice", **data}
 
 
+@dataclass(frozen=True)
+class UtteranceEvent:
+    """The final text of one whole utterance, from the second, offline-style pass over its
+    audio (a protocol extension: clients that do not know ``utterance`` ignore it).
+
+    ``start``/``end`` are those of the utterance's transcript events (the first one's start,
+    the final one's end), so a client can replace that line's live text with ``text``.
+    """
+
+    client_id: str
+    text: str
+    start: float
+    end: float
+    timestamp: float = field(default_factory=time.time)
+
+    def to_wire(self) -> dict:
+        return {
+            "type": "utterance",
+            "client_id": self.client_id,
+            "text": self.text,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "timestamp": self.timestamp,
+        }
+
+
 class CloseReason(str, Enum):
     ENDED = "ended"  # end() was called and everything accepted was transcribed
     ABORTED = "aborted"  # abort(): the client went away; nothing more was transcribed
@@ -83,7 +109,7 @@ class OpenedEvent:
     timestamp: float = field(default_factory=time.time)
 
 
-SessionEvent = Union[TranscriptEvent, NoticeEvent, ClosedEvent]
+SessionEvent = Union[TranscriptEvent, UtteranceEvent, NoticeEvent, ClosedEvent]
 Listener = Callable[[SessionEvent], None]
-ObservedEvent = Union[OpenedEvent, TranscriptEvent, NoticeEvent, ClosedEvent]
+ObservedEvent = Union[OpenedEvent, TranscriptEvent, UtteranceEvent, NoticeEvent, ClosedEvent]
 Observer = Callable[[ObservedEvent], None]

@@ -51,6 +51,7 @@ def main(argv: list[str]) -> int:
         model=model,
         device=device,
         decode=DecodeOptions(language=opts.language, **opts.decode),
+        final_pass=opts.final_pass,
     )
     engine = Engine(config, progress=_say)
     server = LocalServer(

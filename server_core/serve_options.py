@@ -47,6 +47,7 @@ class ServeOptions:
     allowed_hosts: tuple[str, ...] = ()
     require_token: bool = False
     resume_grace: float = 30.0
+    final_pass: bool = True  # the second, offline-style pass over each finished utterance
     tls: TlsOptions = field(default_factory=TlsOptions)
 
 
@@ -111,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="a host name clients may use besides addresses, localhost and this machine's names "
         "(against DNS rebinding; repeatable; '*' allows any, e.g. behind a proxy)",
     )
+    p.add_argument(
+        "--no-final-pass",
+        dest="final_pass",
+        action="store_false",
+        default=None,
+        help="no second, offline-style pass over each finished utterance, so no 'utterance' "
+        f"messages (env {ENV_FINAL_PASS}=0)",
+    )
     add_task_options(p)
     tls = p.add_argument_group(
         "TLS",
@@ -127,6 +136,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_decode_option(p)
     return p
+
+
+ENV_FINAL_PASS = "WHISPER_FINAL_PASS"
+OFF_WORDS = ("0", "false", "no", "off")
+ON_WORDS = ("1", "true", "yes", "on")
+
+
+def resolve_final_pass(flag: Optional[bool], env: Mapping[str, str]) -> bool:
+    """``--no-final-pass`` over ``WHISPER_FINAL_PASS`` over on."""
+    if flag is not None:
+        return flag
+    raw = env.get(ENV_FINAL_PASS, "").strip().lower()
+    if not raw or raw in ON_WORDS:
+        return True
+    if raw in OFF_WORDS:
+        return False
+    raise ValueError(f"{ENV_FINAL_PASS}={raw!r}: use 1 (on, the default) or 0 (off)")
 
 
 def parse_serve_options(
@@ -174,6 +200,7 @@ def parse_serve_options(
         allowed_hosts=tuple(args.allowed_host),
         require_token=args.require_token,
         resume_grace=args.resume_grace,
+        final_pass=resolve_final_pass(args.final_pass, env),
         tls=TlsOptions(
             certfile=Path(args.certfile).expanduser() if args.certfile else None,
             keyfile=Path(args.keyfile).expanduser() if args.keyfile else None,

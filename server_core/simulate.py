@@ -1,6 +1,8 @@
 """`whisper-desktop simulate FILE...`: stream WAV files as concurrent sessions of one engine.
 
 Each file is fed in 100 ms chunks at real time x ``--speed``; events are printed as they come.
+The summary's text is the final pass's (``utterance`` events) unless ``--no-final-pass``;
+``live_text`` is what the transcript events said.
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ from server_core.audio.pacing import push_in_real_time
 from server_core.config import SAMPLE_RATE, DecodeOptions, EngineConfig
 from server_core.engine import Engine
 from server_core.errors import ComputeDeviceError, ModelError
-from server_core.events import ClosedEvent, NoticeEvent, SessionEvent, TranscriptEvent
+from server_core.events import (
+    ClosedEvent,
+    NoticeEvent,
+    SessionEvent,
+    TranscriptEvent,
+    UtteranceEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +39,8 @@ log = logging.getLogger(__name__)
 class Stream:
     client_id: str
     audio: np.ndarray
-    pieces: list[str] = field(default_factory=list)
+    pieces: list[str] = field(default_factory=list)  # the transcript events' text
+    finals: list[str] = field(default_factory=list)  # the utterance events' text
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -54,6 +63,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--max-context-tokens", type=int, default=DecodeOptions.max_context_tokens)
     p.add_argument("--beams", type=int, default=1, help="1 = greedy; 2..8: beam search")
     p.add_argument("--device", default="auto")
+    p.add_argument(
+        "--no-final-pass",
+        dest="final_pass",
+        action="store_false",
+        help="no second, offline-style pass over each finished utterance",
+    )
     p.add_argument("--verbose", "-v", action="store_true")
     return p.parse_args(argv)
 
@@ -99,7 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         max_context_tokens=args.max_context_tokens,
         beams=args.beams,
     )
-    config = EngineConfig(model=args.model, device=args.device, decode=decode, lag_policy="keep")
+    config = EngineConfig(
+        model=args.model,
+        device=args.device,
+        decode=decode,
+        lag_policy="keep",
+        final_pass=args.final_pass,
+    )
     try:
         decode.validate()
         engine = Engine(config, progress=lambda m: print(m, file=sys.stderr))
@@ -137,15 +158,21 @@ def main(argv: list[str] | None = None) -> int:
         elif isinstance(ev, TranscriptEvent):
             stream.pieces.append(ev.text)
             print_event(ev, args.json)
+        elif isinstance(ev, UtteranceEvent):
+            if ev.text:
+                stream.finals.append(ev.text)
+            print_utterance(ev, args.json)
         elif isinstance(ev, NoticeEvent):
             print(json.dumps(ev.to_wire()) if args.json else f"[{ev.client_id}] ! {ev.message}")
         sys.stdout.flush()
     engine.stop()
     wall = time.monotonic() - started
     for s in streams:
-        text = "".join(s.pieces).strip()
+        live = "".join(s.pieces).strip()
+        text = " ".join(t.strip() for t in s.finals) if args.final_pass else live
         if args.json:
-            print(json.dumps({"type": "summary", "client_id": s.client_id, "text": text}))
+            summary = {"type": "summary", "client_id": s.client_id, "text": text}
+            print(json.dumps({**summary, "live_text": live}))
         else:
             print(f"== {s.client_id}: {text}")
     audio_seconds = sum(s.audio.shape[0] for s in streams) / SAMPLE_RATE
@@ -170,6 +197,13 @@ def print_event(ev: TranscriptEvent, as_json: bool) -> None:
     else:
         mark = " ." if ev.final else ""
         print(f"[{ev.client_id} {ev.start:6.2f}-{ev.end:6.2f}]{ev.text}{mark}")
+
+
+def print_utterance(ev: UtteranceEvent, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(ev.to_wire()))
+    else:
+        print(f"[{ev.client_id} {ev.start:6.2f}-{ev.end:6.2f}] = {ev.text}")
 
 
 if __name__ == "__main__":

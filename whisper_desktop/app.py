@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="where history and settings live (default: user data dir)")
     p.add_argument("--port", type=int, help="port of the local server (default 9000)")
     p.add_argument("--no-server", action="store_true", help="do not accept remote clients")
+    p.add_argument(
+        "--no-final-pass",
+        action="store_true",
+        help="no second, offline-style pass over each finished utterance (this run only)",
+    )
     commands = p.add_mutually_exclusive_group()
     commands.add_argument(
         "--toggle-captions",
@@ -225,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         device=args.device,
         port=args.port,
         no_server=args.no_server,
+        no_final_pass=args.no_final_pass,
     )
     qsettings = open_qsettings(Path(args.data_dir).expanduser() if args.data_dir else None)
     app = DesktopApp(data_dir, qsettings, overrides)

@@ -16,12 +16,13 @@ from PySide6.QtCore import QObject, Signal
 from server_core.audio.echo import EchoCanceller, EchoUnavailable
 from server_core.audio.echo_guard import EchoGuard
 from server_core.audio.sources import AudioSource, Capture, CaptureState, Sink
-from server_core.events import TranscriptEvent
+from server_core.events import TranscriptEvent, UtteranceEvent
 
 log = logging.getLogger(__name__)
 
 USER = "user"  # the microphone's client id
 SYSTEM = "system"  # the system audio's
+REVISION_SLACK = 0.05  # seconds: a final text names its utterance by the first event's start
 SOUND_RMS = 0.003  # about -50 dBFS: the system audio is playing something
 
 
@@ -132,6 +133,19 @@ class EchoControl:
         if ev.client_id == USER:
             return self.guard.user(ev, ev.text, ev.final, now)
         return [ev]
+
+    def keeps_revision(self, ev: UtteranceEvent) -> bool:
+        """Whether the final pass's text of a microphone utterance may replace its live text:
+        not when the guard found that utterance to be the system audio's echo."""
+        if not self.enabled or ev.client_id != USER:
+            return True
+        echo = any(
+            d.start < ev.end and d.end > ev.start and d.start >= ev.start - REVISION_SLACK
+            for d in self.guard.dropped
+        )
+        if echo:
+            log.debug("echo guard: the final text of an echo is not the user's: %r", ev.text)
+        return not echo
 
     def tick(self, now: float) -> list[TranscriptEvent]:
         return self.guard.tick(now) if self.enabled else []

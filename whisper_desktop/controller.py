@@ -26,7 +26,7 @@ from server_core.audio.sources import (
     list_input_devices,
     list_speakers,
 )
-from server_core.events import NoticeEvent, TranscriptEvent
+from server_core.events import NoticeEvent, TranscriptEvent, UtteranceEvent
 from server_core.model_names import official_names
 from whisper_desktop import autostart
 from whisper_desktop.audio_devices import list_input_choices
@@ -220,6 +220,7 @@ class DesktopApp:
         h.state_changed.connect(self._host_state)
         h.progress.connect(self._progress)
         h.transcript.connect(self._transcript)
+        h.utterance.connect(self._utterance)
         h.notice.connect(self._notice)
         h.session_opened.connect(self._session_opened)
         h.session_closed.connect(self._session_closed)
@@ -391,7 +392,7 @@ class DesktopApp:
             ev.final,
             ev.text,
         )
-        self.overlay.add_text(ev.client_id, ev.text, ev.final)
+        self.overlay.add_text(ev.client_id, ev.text, ev.final, ev.start)
         self.recorder.add(ev.client_id, ev.text, ev.start, ev.end, ev.final)
         if self.history_window is not None and self.history_window.isVisible():
             self._history_refresh.start()
@@ -420,6 +421,16 @@ class DesktopApp:
         else:
             self.live_text = LiveTextFiles(folder, s.overlay_lines)
         log.info("live text files in %s", folder)
+
+    def _utterance(self, ev: UtteranceEvent) -> None:
+        """The final pass's text of a finished utterance: it replaces the live text."""
+        log.debug("%s final text %.2f-%.2f %r", ev.client_id, ev.start, ev.end, ev.text)
+        if not self.echo.keeps_revision(ev):
+            return  # the live text was the system audio's echo: so is this
+        self.overlay.revise(ev.client_id, ev.start, ev.text)
+        if self.recorder.revise(ev.client_id, ev.text, ev.start):
+            if self.history_window is not None and self.history_window.isVisible():
+                self._history_refresh.start()
 
     def _notice(self, ev: NoticeEvent) -> None:
         log.info("%s: %s", ev.client_id, ev.message)
@@ -705,6 +716,8 @@ class DesktopApp:
                 self.tray.notify(
                     "Device changed", f"Whisper Desktop runs on {new.device} from its next start."
                 )
+        if "final_pass" in changed:  # so does the final pass
+            log.info("final pass %s: from the next start", "on" if new.final_pass else "off")
         if changed & SERVER_FIELDS:  # queued behind a start in progress
             self.host.restart_server(new.host_config(self._tls_dir))
         if "history_enabled" in changed:

@@ -33,7 +33,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from server_core.config import SessionOptions
 from server_core.contract import SessionHandle
 from server_core.errors import SessionClosedError
-from server_core.events import ClosedEvent, NoticeEvent, TranscriptEvent
+from server_core.events import ClosedEvent, NoticeEvent, TranscriptEvent, UtteranceEvent
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ class HostConfig:
     model: str
     language: str
     device: str = "auto"  # auto | cpu | cuda | cuda:N
+    final_pass: bool = True  # decode each finished utterance again, whole (utterance events)
     server_enabled: bool = True
     host: str = "127.0.0.1"
     port: int = 9000
@@ -93,6 +94,7 @@ def default_engine_factory(config: HostConfig, progress: Callable[[str], None]) 
             model=config.model,
             device=config.device,
             decode=DecodeOptions(language=config.language),
+            final_pass=config.final_pass,
         ),
         progress=progress,
     )
@@ -406,6 +408,7 @@ class EngineHost(QObject):
     state_changed = Signal(str, str)  # HostState, detail for people
     progress = Signal(str)  # model loading progress lines
     transcript = Signal(object)  # TranscriptEvent of any client
+    utterance = Signal(object)  # UtteranceEvent (the final pass's text) of any client
     notice = Signal(object)  # NoticeEvent of any client
     session_opened = Signal(str, bool)  # client_id, is_local
     session_closed = Signal(str)
@@ -535,6 +538,8 @@ class EngineHost(QObject):
     def _on_event(self, event: Any) -> None:
         if isinstance(event, TranscriptEvent):
             self.transcript.emit(event)
+        elif isinstance(event, UtteranceEvent):
+            self.utterance.emit(event)
         elif isinstance(event, NoticeEvent):
             self.notice.emit(event)
         elif isinstance(event, ClosedEvent) and event.client_id in self._open_ids:

@@ -39,6 +39,7 @@ class Key(str, Enum):
     MODEL = "engine/model"
     LANGUAGE = "engine/language"
     DEVICE = "engine/device"
+    FINAL_PASS = "engine/final_pass"
     MIC_ENABLED = "capture/mic_enabled"
     MIC_DEVICE = "capture/mic_device"
     SYSTEM_ENABLED = "capture/system_enabled"
@@ -110,6 +111,8 @@ class Settings:
     model: str = field(default=DEFAULT_MODEL, metadata=_key(Key.MODEL))
     language: str = field(default=DEFAULT_LANGUAGE, metadata=_key(Key.LANGUAGE))
     device: str = field(default=DEFAULT_DEVICE, metadata=_key(Key.DEVICE))  # auto|cpu|cuda[:N]
+    # a second, offline-style pass over each finished utterance replaces its live text
+    final_pass: bool = field(default=True, metadata=_key(Key.FINAL_PASS))
     mic_enabled: bool = field(default=True, metadata=_key(Key.MIC_ENABLED))
     mic_device: str = field(default=SYSTEM_DEFAULT, metadata=_key(Key.MIC_DEVICE))
     system_enabled: bool = field(default=True, metadata=_key(Key.SYSTEM_ENABLED))
@@ -178,6 +181,7 @@ class Settings:
             model=self.model,
             language=self.effective_language,
             device=self.device or DEFAULT_DEVICE,
+            final_pass=self.final_pass,
             server_enabled=self.server_enabled,
             host=self.bind_host,
             port=self.port,
@@ -229,6 +233,7 @@ class Overrides:
     device: str | None = None
     port: int | None = None
     no_server: bool = False
+    no_final_pass: bool = False
 
     def apply(self, s: Settings) -> Settings:
         changes: dict[str, Any] = {}
@@ -242,6 +247,8 @@ class Overrides:
             changes["port"] = self.port
         if self.no_server:
             changes["server_enabled"] = False
+        if self.no_final_pass:
+            changes["final_pass"] = False
         return s.replace(**changes)
 
 

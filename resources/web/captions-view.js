@@ -37,6 +37,7 @@ export class CaptionsView {
       el = document.createElement('div');
       el.className = 'utterance open';
       el.dataset.clientId = msg.client_id;
+      el.dataset.start = String(msg.start);
       const who = document.createElement('span');
       who.className = 'who';
       who.textContent = labelFor(msg.client_id);
@@ -52,6 +53,21 @@ export class CaptionsView {
     if (msg.final) this.close(msg.client_id, announce);
     while (this.box.children.length > MAX_LINES) this.box.firstElementChild.remove();
     window.scrollTo(0, document.body.scrollHeight);
+  }
+
+  // msg: a wire "utterance" message, the final pass's text of a committed line: it replaces
+  // that line's live text. Returns whether the line was found.
+  revise(msg) {
+    for (const el of this.box.querySelectorAll('.utterance')) {
+      const same = el.dataset.clientId === msg.client_id
+        && Math.abs(Number(el.dataset.start) - msg.start) < 0.002;
+      if (same && !el.classList.contains('open')) {
+        el.querySelector('.text').textContent = msg.text;
+        el.classList.add('revised');
+        return true;
+      }
+    }
+    return false;
   }
 
   // The utterance of clientId is committed: it stops growing and is read out.

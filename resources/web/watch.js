@@ -6,7 +6,7 @@ import { WakeKeeper } from './wake.js';
 export function startWatching({ view, params, setStatus, sourcesList, wakeNote }) {
   // Test hooks and a summary, as window.whisperState is for the microphone mode.
   const state = (window.whisperWatch = {
-    ready: null, sources: {}, texts: {}, finals: 0, notices: [], errors: [], wakeLock: null,
+    ready: null, sources: {}, texts: {}, finals: 0, revised: 0, notices: [], errors: [], wakeLock: null,
   });
   const wake = new WakeKeeper((s, detail) => {
     state.wakeLock = s;
@@ -42,6 +42,9 @@ export function startWatching({ view, params, setStatus, sourcesList, wakeNote }
         view.show(msg, !msg.backlog);
         state.texts[msg.client_id] = (state.texts[msg.client_id] || '') + (msg.backlog ? ` ${msg.text}` : msg.text);
         if (msg.final) state.finals += 1;
+        break;
+      case 'utterance':
+        if (view.revise(msg)) state.revised += 1;
         break;
       case 'source':
         legend(msg.client_id, msg.event === 'joined');

@@ -38,6 +38,7 @@ def replica_spec(opts: ServeOptions, cluster: ClusterOptions, token: Optional[st
         threads=opts.threads,
         device=opts.device,
         decode=DecodeOptions(language=opts.language, **opts.decode),
+        final_pass=opts.final_pass,
     )
     api = ApiOptions(
         token=token,

@@ -31,6 +31,7 @@ from server_core.config import (
 from server_core.contract import SessionInfo
 from server_core.engine.alignatt import AlignAttDecoder
 from server_core.engine.device import resolve_device
+from server_core.engine.final_pass import FinalPass
 from server_core.engine.precision import apply_precision, dtype_name
 from server_core.engine.runner import Runner
 from server_core.engine.scheduler import Scheduler
@@ -106,6 +107,7 @@ class Engine:
         self._observers = Observers()
         self._runner: Runner | None = None
         self._scheduler = Scheduler(config)
+        self._final = FinalPass()
         self._last_tick = time.monotonic()
         self.model_name = config.model
         self.device = pick_device(config.device)  # ComputeDeviceError: before any model loads
@@ -206,6 +208,7 @@ class Engine:
             language=language,
             meta=meta,
             options=options,
+            final_pass=self.config.final_pass,
         )
         return self._call(_Open(session))
 
@@ -363,7 +366,8 @@ class Engine:
         session.close(reason)
 
     def _tick(self) -> bool:
-        """Ingest, schedule, run one step, close finished sessions; True if a step ran."""
+        """Ingest, schedule, run one step (or, with no session ready, one unit of the final
+        pass), close finished sessions; True if either ran."""
         # a paused session (its client away, waiting to resume) takes no engine time
         sessions = [s for s in self._sessions.values() if not s.paused]
         now = time.monotonic()
@@ -373,6 +377,7 @@ class Engine:
                 s.ingest(self._scheduler.ingest_budget(s, tick_seconds))
         for s in sessions:
             self._scheduler.apply_lag_policy(s)
+        self._final.bound(sessions)
         ready = self._scheduler.ready(sessions)
         ran = False
         if ready:
@@ -389,6 +394,8 @@ class Engine:
                 if self.on_step:
                     self.on_step([job.session.client_id for job in jobs], elapsed)
             ran = True
+        elif self._runner is not None and self._final.room(sessions, self.config.decode.min_chunk):
+            ran = self._final.step(sessions, self._runner)  # spare compute: one small unit
         for s in sessions:
             if s.finished():
                 self._close(s, CloseReason.ENDED)
@@ -429,6 +436,7 @@ class Engine:
                     if job is None:
                         break
                     runner.run([job])
+            self._final.drain(list(self._sessions.values()), runner)
         self._runner = Runner(self._decoder(model))
         self.model_name = name
         self.config = replace(self.config, model=name)

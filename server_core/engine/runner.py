@@ -47,7 +47,7 @@ class Runner:
         own = session.options.init_prompt if session is not None else None
         return list(self._encoded(self.options.init_prompt if own is None else own))
 
-    def _static(self, session: Session) -> list[int]:
+    def static_tokens(self, session: Session) -> list[int]:
         own = session.options.static_prompt
         return self._encoded(self.options.static_prompt if own is None else own)
 
@@ -70,7 +70,8 @@ class Runner:
             if state.language is None:
                 state.language = self._language_for(job.session, feats)
             tokenizer = self.decoder.tokenizer(state.language, job.session.options.task)
-            prompt = self.decoder.prompt(tokenizer, job.session.context, self._static(job.session))
+            static = self.static_tokens(job.session)
+            prompt = self.decoder.prompt(tokenizer, job.session.context, static)
             beams = job.session.options.beams or self.options.beams
             requests.append(
                 StepRequest(

@@ -19,7 +19,8 @@ from server_core.config import SAMPLE_RATE, DecodeOptions, SessionOptions, VadOp
 from server_core.contract import SessionInfo, SessionState
 from server_core.engine.emitter import Emitter
 from server_core.engine.inbox import Inbox, SessionStatus
-from server_core.engine.segmenter import Segmenter
+from server_core.engine.segmenter import PREROLL_SAMPLES, Segmenter
+from server_core.engine.utterances import UtteranceQueue
 from server_core.engine.window import SAMPLES_PER_FRAME, Window
 from server_core.events import CloseReason, Listener
 
@@ -53,6 +54,7 @@ class Session:
         language: str | None = None,
         meta: dict | None = None,
         options: SessionOptions | None = None,
+        final_pass: bool = False,
     ):
         self.client_id = client_id
         self.language = language
@@ -72,6 +74,10 @@ class Session:
             on_open=lambda start: emitter.start_window(start / SAMPLE_RATE),
             on_reset=lambda window: context.extend(window.state.tokens),
         )
+        # the final pass's tape and waiting utterances; it holds neither emitter nor session
+        self.finals = UtteranceQueue() if final_pass else None
+        if self.finals is not None:
+            self.emitter.on_utterance_closed = self.finals.closed
         self.last_served_at = 0.0
         self.paused = False  # set from any thread; the loop leaves a paused session alone
         self._end_seen = False  # ingest() has seen end() and closed the last utterance
@@ -113,6 +119,13 @@ class Session:
         if win is not None and seg.has_work():
             return min(seg.position, win.start + win.decoded_upto)
         return seg.position
+
+    @property
+    def pending_seconds(self) -> float:
+        """Speech the decoder has not seen yet, and audio not yet through the VAD."""
+        seg = self.segmenter
+        backlog = max(0, self.inbox.received - seg.ingested)
+        return (seg.speech_new + backlog) / SAMPLE_RATE
 
     @property
     def lag(self) -> float:
@@ -159,14 +172,41 @@ class Session:
         of it) and grow the window."""
         chunks, ending = self.inbox.take(max_samples)
         for chunk in chunks:
+            if self.finals is not None:
+                self.finals.tape.append(chunk)
             self.segmenter.feed(chunk)
+        self._trim_tape()
         if ending and self.segmenter.window is not None:
             self.segmenter.close_utterance()
         self._end_seen = ending
 
+    def _trim_tape(self) -> None:
+        """Keep the tape from where the next utterance to close can begin."""
+        if self.finals is None:
+            return
+        em, seg = self.emitter, self.segmenter
+        if em.utterance_open:
+            keep = int(em.utterance_start * SAMPLE_RATE)
+        elif seg.window is not None:
+            keep = int(em.sent_end * SAMPLE_RATE)
+        else:  # a window opens no earlier than the segmenter's pre-roll
+            keep = seg.ingested - PREROLL_SAMPLES
+        waiting = self.finals.keep_from()
+        self.finals.tape.trim(keep if waiting is None else min(keep, waiting))
+
+    @property
+    def end_seen(self) -> bool:
+        """ingest() has taken the last audio after end()."""
+        return self._end_seen
+
     def finished(self) -> bool:
-        """Ending, everything ingested and decoded."""
-        return self._end_seen and not self.inbox.has_audio() and not self.segmenter.has_work()
+        """Ending, everything ingested and decoded (the final pass included)."""
+        return (
+            self._end_seen
+            and not self.inbox.has_audio()
+            and not self.segmenter.has_work()
+            and (self.finals is None or self.finals.idle)
+        )
 
     def restart(self, context: list[int]) -> None:
         """Forget decoder state (after a model switch); speech still going on re-opens it."""
@@ -176,6 +216,8 @@ class Session:
     def set_context(self, tokens: list[int]) -> None:
         self.context[:] = tokens
         self.loop_memory.clear()
+        if self.finals is not None:
+            self.finals.history[:] = tokens
 
     # ---- loop thread: scheduling ---------------------------------------------------------
     def has_work(self) -> bool:
@@ -270,7 +312,7 @@ class Session:
             or em.sent_end - em.utterance_start >= options.max_utterance_seconds
         )
         if too_long and not text.endswith("\ufffd"):
-            self._close_utterance(win, "", em.sent_end, self._committed_end(win))
+            self._close_utterance(win, "", em.sent_end, self._committed_end(win), cut=True)
 
     @staticmethod
     def _committed_end(win: Window) -> int:
@@ -307,9 +349,12 @@ class Session:
         end = (win.start + end_frame * SAMPLES_PER_FRAME) / SAMPLE_RATE
         self.emitter.partial(text, fresh, end)
 
-    def _close_utterance(self, win: Window, fresh: str, end: float, end_sample: int) -> None:
-        """Send what remains of the utterance as its final text; it becomes left context."""
-        self.emitter.final(fresh, end)
+    def _close_utterance(
+        self, win: Window, fresh: str, end: float, end_sample: int, cut: bool = False
+    ) -> None:
+        """Send what remains of the utterance as its final text; it becomes left context.
+        ``cut``: closed by the utterance cap, inside speech."""
+        self.emitter.final(fresh, end, cut)
         st = win.state
         st.closed = len(st.tokens)
         win.final_end = max(win.final_end, end_sample)

@@ -8,7 +8,8 @@ a short backlog of committed lines under a lock and hands each message to every 
 Each :class:`Viewer` has a bounded queue: when a viewer reads too slowly the oldest messages
 are dropped and the viewer is told how many (a ``viewer_behind`` notice), so a slow viewer
 costs only itself. A viewer that connects late first gets the last committed lines and the
-utterances still open, marked ``"backlog": true``.
+utterances still open, marked ``"backlog": true``. An ``utterance`` message (the final
+pass's text of a committed line) goes to every viewer and replaces that line in the backlog.
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Optional
 
-from server_core.events import ClosedEvent, ObservedEvent, OpenedEvent, TranscriptEvent
+from server_core.events import (
+    ClosedEvent,
+    ObservedEvent,
+    OpenedEvent,
+    TranscriptEvent,
+    UtteranceEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +150,9 @@ class CaptionFeed:
             if event.final:
                 self._commit(source, event.timestamp)
             return event.to_wire()
+        if isinstance(event, UtteranceEvent):
+            self._revise(event)
+            return event.to_wire()
         if isinstance(event, ClosedEvent):
             self._commit(source, event.timestamp)
             del self._sources[event.client_id]
@@ -155,6 +165,15 @@ class CaptionFeed:
             line = _line(source.client_id, text, source.open_start, source.open_end, True, ts)
             self._backlog.append({**line, "backlog": True})
         source.open_text = ""
+
+    def _revise(self, event: UtteranceEvent) -> None:
+        """The final pass's text replaces the live text of that line in the backlog."""
+        start = round(event.start, 3)
+        for k in range(len(self._backlog) - 1, -1, -1):
+            line = self._backlog[k]
+            if line["client_id"] == event.client_id and abs(line["start"] - start) < 0.002:
+                self._backlog[k] = {**line, "text": event.text.strip()}
+                return
 
     # -- the viewer side -------------------------------------------------------------------
     def join(self, viewer: Viewer) -> tuple[list[dict], list[dict]]:

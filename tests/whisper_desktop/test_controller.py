@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from server_core.events import TranscriptEvent
+from server_core.events import TranscriptEvent, UtteranceEvent
 from tests.support.desktop_app import SR, BrokenSource, desktop_engine
 from tests.support.fake_server import FINGERPRINT, FakeServer
 from whisper_desktop.host import HostState
@@ -277,3 +277,21 @@ def test_history_can_be_turned_off(qtbot, make_app, tmp_path: Path) -> None:
     assert all(s.ended_at is not None for s in app.store.sessions())
     app.apply_settings(app.settings.replace(history_enabled=True))
     qtbot.waitUntil(lambda: len(app.store.utterances()) > len(saved), timeout=5000)
+
+
+def test_final_text_replaces_the_line_in_overlay_and_history(qtbot, make_app) -> None:
+    app = make_app()
+    app.start()
+    qtbot.waitUntil(lambda: app.host.state == HostState.READY, timeout=5000)
+    app.actions.mic.trigger()
+    app.actions.system.trigger()
+    post = app.host.worker.post_event  # what an engine thread does
+    post(TranscriptEvent("phone-3", " two hundred", 3.0, 3.6, False))
+    post(TranscriptEvent("phone-3", " 89 limit.", 3.6, 4.4, True))
+    post(TranscriptEvent("phone-3", " Next words", 5.0, 5.5, False))
+    qtbot.waitUntil(lambda: "Next words" in words_of(app, "phone-3"), timeout=5000)
+    post(UtteranceEvent("phone-3", "289 limits.", 3.0, 4.4))
+    qtbot.waitUntil(lambda: words_of(app, "phone-3").startswith("289 limits."), timeout=5000)
+    assert words_of(app, "phone-3") == "289 limits. Next words"
+    (line, _) = app.store.utterances(client_id="phone-3")
+    assert (line.text, line.live_text) == ("289 limits.", "two hundred 89 limit.")

@@ -28,6 +28,18 @@ def test_the_you_row_does_not_repeat_the_system_row(qtbot, make_app) -> None:
     assert app.state()["echo"]["guard_dropped_words"] == 7
 
 
+def test_the_final_text_of_an_echo_is_not_shown_either(qtbot, make_app) -> None:
+    from server_core.events import UtteranceEvent
+
+    app = make_app(echo=True)
+    app._transcript(ev("system", " In the old print each figure has its definite individuality."))
+    app._transcript(TranscriptEvent("user", " In the old print each figure.", 3.0, 5.0, True))
+    app._transcript(TranscriptEvent("user", " Ask not what your country.", 7.0, 9.0, True))
+    app._utterance(UtteranceEvent("user", " In the old print, each figure.", 3.0, 5.0))
+    app._utterance(UtteranceEvent("user", " Ask not what your country can do.", 7.0, 9.0))
+    assert app.overlay.snapshot()["user"]["text"].strip() == "Ask not what your country can do."
+
+
 def test_with_echo_cancellation_off_everything_shows(qtbot, make_app) -> None:
     app = make_app(echo=False)
     app._transcript(ev("system", " In the old print each figure."))

@@ -97,3 +97,11 @@ def test_a_first_start_takes_the_locale_and_keeps_it(tmp_path: Path, monkeypatch
     qs = open_qsettings(tmp_path)
     save_settings(qs, load_settings(qs).replace(language="ja"))
     assert load_settings(open_qsettings(tmp_path)).language == "ja"
+
+
+def test_final_pass_setting_reaches_the_host_and_the_flag_overrides_it() -> None:
+    from whisper_desktop.settings import Overrides, Settings
+
+    assert Settings().final_pass is True and Settings().host_config().final_pass is True
+    off = Overrides(no_final_pass=True).apply(Settings())
+    assert off.final_pass is False and off.host_config().final_pass is False

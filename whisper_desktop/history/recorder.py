@@ -1,12 +1,14 @@
 """Records engine events into the history store. No Qt.
 
 An utterance row is created with the first text of an utterance and updated as more text is
-committed; ``final`` marks utterances the engine closed. With ``enabled`` off (the user turned the
-history off) nothing is written.
+committed; ``final`` marks utterances the engine closed. The final pass's text of a closed
+utterance (``revise``) then replaces its text, the live text kept beside it. With ``enabled``
+off (the user turned the history off) nothing is written.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from whisper_desktop.history.store import HistoryStore
@@ -20,10 +22,21 @@ class _OpenUtterance:
     text: str = ""
 
 
+RECENT_UTTERANCES = 64  # closed utterances per session that a final text may still revise
+
+
 @dataclass
 class _OpenSession:
     id: int
     utterance: _OpenUtterance = field(default_factory=_OpenUtterance)
+    # closed utterances waiting for their final text: rounded start -> row id
+    closed: OrderedDict[float, int] = field(default_factory=OrderedDict)
+
+    def remember_closed(self, utt: _OpenUtterance) -> None:
+        if utt.id is not None:
+            self.closed[round(utt.start, 3)] = utt.id
+            while len(self.closed) > RECENT_UTTERANCES:
+                self.closed.popitem(last=False)
 
 
 class HistoryRecorder:
@@ -85,7 +98,20 @@ class HistoryRecorder:
             session.id, client_id, utt.start, utt.end, utt.text.strip(), final, utt.id
         )
         if final:
+            session.remember_closed(utt)
             session.utterance = _OpenUtterance()
+
+    def revise(self, client_id: str, text: str, start: float) -> bool:
+        """The final pass's text of the closed utterance that began at ``start`` (stream
+        seconds) replaces its text; True if that utterance was found."""
+        session = self._open.get(client_id)
+        if session is None or not self._enabled:
+            return False
+        key = next((k for k in session.closed if abs(k - start) < 0.002), None)
+        if key is None:
+            return False
+        self.store.revise_utterance(session.closed.pop(key), text.strip())
+        return True
 
     def session_closed(self, client_id: str) -> None:
         session = self._open.pop(client_id, None)

@@ -1,5 +1,9 @@
 """The transcript history's SQLite store: sessions and utterances. No Qt.
 
+An utterance's ``text`` is its final text: the final pass's (``revise_utterance``) once it
+came, the live one until then; ``live_text`` keeps the live text of a revised utterance.
+Search, exports and the history window read ``text``.
+
 Every write is committed at once, so a crash loses nothing that was already shown on screen and
 another process (``whisper-desktop history ...``) sees partial text. Rows become the dataclasses
 below through one mapping, ``HistoryStore._records``: queries name their columns after fields.
@@ -43,6 +47,8 @@ CREATE INDEX IF NOT EXISTS utterances_client ON utterances(client_id);
 # triggers. They call history_fold(), which every HistoryStore connection defines: write to the
 # history through HistoryStore only.
 FTS_VERSION = 1
+# Version 2: utterances.live_text, the live text of an utterance the final pass revised.
+LIVE_TEXT_VERSION = 2
 FTS_SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS utterances_fts
     USING fts5(folded, tokenize = 'unicode61 remove_diacritics 0');
@@ -76,10 +82,11 @@ class Utterance:
     client_id: str
     start: float  # seconds of the session's audio stream
     end: float
-    text: str
+    text: str  # the final text: the final pass's once it came, else the live one
     final: bool
     created_at: float
     session_started_at: float = 0.0
+    live_text: str | None = None  # the live text, kept when the final pass revised it
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "final", bool(self.final))  # SQLite stores 0/1
@@ -118,18 +125,21 @@ class HistoryStore:
             self._migrate()
 
     def _migrate(self) -> None:
-        """Bring an older history up to date: index the utterances it already holds."""
+        """Bring an older history up to date, one version at a time, each in a transaction."""
         (version,) = self._db.execute("PRAGMA user_version").fetchone()
-        if version >= FTS_VERSION:
-            return
-        with self._db:  # one transaction: the index is whole or not there
-            self._db.executescript("BEGIN;" + FTS_SCHEMA)
-            self._db.execute("DELETE FROM utterances_fts")
-            self._db.execute(
-                "INSERT INTO utterances_fts (rowid, folded)"
-                " SELECT id, history_fold(text) FROM utterances"
-            )
-            self._db.execute(f"PRAGMA user_version = {FTS_VERSION}")
+        if version < FTS_VERSION:  # index the utterances it already holds
+            with self._db:  # one transaction: the index is whole or not there
+                self._db.executescript("BEGIN;" + FTS_SCHEMA)
+                self._db.execute("DELETE FROM utterances_fts")
+                self._db.execute(
+                    "INSERT INTO utterances_fts (rowid, folded)"
+                    " SELECT id, history_fold(text) FROM utterances"
+                )
+                self._db.execute(f"PRAGMA user_version = {FTS_VERSION}")
+        if version < LIVE_TEXT_VERSION:
+            with self._db:
+                self._db.execute("ALTER TABLE utterances ADD COLUMN live_text TEXT")
+                self._db.execute(f"PRAGMA user_version = {LIVE_TEXT_VERSION}")
 
     def close(self) -> None:
         with self._lock:
@@ -189,6 +199,17 @@ class HistoryStore:
             self._db.commit()
             return utterance_id
 
+    def revise_utterance(self, utterance_id: int, text: str) -> None:
+        """The final pass's text becomes the utterance's text; its live text is kept (the
+        first live text, if it is revised twice). The search index follows ``text``."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE utterances SET live_text = COALESCE(live_text, text), text = ?"
+                " WHERE id = ?",
+                (text, utterance_id),
+            )
+            self._db.commit()
+
     def delete_session(self, session_id: int) -> None:
         with self._lock:
             self._db.execute("DELETE FROM utterances WHERE session_id = ?", (session_id,))
@@ -242,7 +263,7 @@ class HistoryStore:
             params.extend(found_params)
         sql = (
             'SELECT u.id, u.session_id, u.client_id, u.start, u."end", u.text, u.final,'
-            " u.created_at, s.started_at AS session_started_at"
+            " u.created_at, s.started_at AS session_started_at, u.live_text"
             " FROM utterances u JOIN sessions s ON s.id = u.session_id"
             " WHERE " + " AND ".join(where) + " ORDER BY s.started_at + u.start, u.id"
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from whisper_desktop.source_names import SYSTEM_ID, USER_ID, distinct_labels
 
@@ -23,19 +23,48 @@ class RowTiming:
 
 
 @dataclass
+class ShownLine:
+    """A finished utterance on a row; the final pass may replace its live text."""
+
+    start: float | None  # stream seconds of its first text (None: not known)
+    text: str
+
+
+def _chars(lines: list[ShownLine]) -> int:
+    return sum(len(line.text) + 1 for line in lines)
+
+
+@dataclass
 class CaptionRow:
     client_id: str
     label: str
     color: str
-    done: str = ""  # text of finished utterances, most recent last
+    lines: list[ShownLine] = field(default_factory=list)  # finished utterances, latest last
     current: str = ""  # the utterance still being spoken
+    current_start: float | None = None
     updated: float = 0.0  # clock time of the last text
     closed: bool = False
     finished: str = ""  # the utterance the last ``final`` closed ("" when it had no words)
 
     @property
+    def done(self) -> str:
+        """The text of the finished utterances (at most MAX_KEPT_CHARS of its end)."""
+        return " ".join(t for line in self.lines if (t := line.text.strip()))[-MAX_KEPT_CHARS:]
+
+    @property
     def text(self) -> str:
         return " ".join(p for p in (self.done.strip(), self.current.strip()) if p)
+
+    def finish_current(self) -> None:
+        self.lines.append(ShownLine(self.current_start, self.current.strip()))
+        self.current, self.current_start = "", None
+        # a line wholly before the last MAX_KEPT_CHARS is no longer shown at all
+        while len(self.lines) > 1 and _chars(self.lines[1:]) >= MAX_KEPT_CHARS:
+            del self.lines[0]
+
+    def clear_text(self) -> None:
+        self.lines.clear()
+        self.current, self.current_start = "", None
 
 
 class CaptionBoard:
@@ -61,8 +90,11 @@ class CaptionBoard:
         for cid, row in self._rows.items():
             row.color = self._colors.get(cid, row.color)
 
-    def add_text(self, client_id: str, text: str, final: bool) -> CaptionRow:
+    def add_text(
+        self, client_id: str, text: str, final: bool, start: float | None = None
+    ) -> CaptionRow:
         """Append newly committed text; ``final`` closes the source's current utterance.
+        ``start`` (stream seconds of the text) names the utterance for :meth:`revise`.
 
         After a pause of ``pause_seconds`` a new utterance starts a fresh row instead of being
         glued onto the old text."""
@@ -71,15 +103,28 @@ class CaptionBoard:
         row.closed = False
         idle = now - row.updated
         if text.strip() and not row.current.strip() and idle > self.timing.pause_seconds:
-            row.done = ""
+            row.lines.clear()
+        if not row.current and row.current_start is None:
+            row.current_start = start
         row.current += text
         if final:
             row.finished = row.current.strip()
-            row.done = (row.done + " " + row.finished).strip()[-MAX_KEPT_CHARS:]
-            row.current = ""
+            row.finish_current()
         if text.strip() or final:
             row.updated = now
         return row
+
+    def revise(self, client_id: str, start: float, text: str) -> bool:
+        """The final pass's ``text`` replaces the live text of the finished utterance that began
+        at ``start``, if it is still shown; True if it was."""
+        row = self._rows.get(client_id)
+        if row is None:
+            return False
+        for line in reversed(row.lines):
+            if line.start is not None and abs(line.start - start) < 0.002:
+                line.text = text.strip()
+                return True
+        return False
 
     def close(self, client_id: str) -> None:
         """A session ended: its row stays until its text clears (or ``forget_closed``)."""
@@ -99,7 +144,7 @@ class CaptionBoard:
             if now - row.updated < clear:
                 continue
             if row.text:
-                row.done = row.current = ""
+                row.clear_text()
                 changed = True
             if row.closed:
                 del self._rows[cid]

@@ -193,15 +193,21 @@ class CaptionOverlay(QWidget):
     def captions_visible(self) -> bool:
         return self._wanted_visible
 
-    def add_text(self, client_id: str, text: str, final: bool) -> None:
-        """Append newly committed text of a source; ``final`` closes its current utterance."""
-        row = self._board.add_text(client_id, text, final)
+    def add_text(self, client_id: str, text: str, final: bool, start: float | None = None) -> None:
+        """Append newly committed text of a source; ``final`` closes its current utterance
+        (``start``: its stream seconds, which name the utterance for :meth:`revise`)."""
+        row = self._board.add_text(client_id, text, final, start)
         if text.strip():
             self._wake()
         self._refresh()
         if final and row.finished:
             self._announce(f"{row.label}: {row.finished}")
             self.line_finished.emit(row.client_id, row.label, row.color, row.finished)
+
+    def revise(self, client_id: str, start: float, text: str) -> None:
+        """The final pass's text of a finished utterance replaces that line's live text."""
+        if self._board.revise(client_id, start, text):
+            self._refresh()
 
     def source_closed(self, client_id: str) -> None:
         """A session ended: keep its text until it clears or the overlay fades, then forget it."""

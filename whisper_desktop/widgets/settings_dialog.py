@@ -173,12 +173,21 @@ class SettingsDialog(QDialog):
             self.device.addItem(settings.device, settings.device)
         self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
         self.device.setToolTip(self.tr("Where the model runs; a change applies at the next start"))
+        self.final_pass = QCheckBox(self.tr("Correct each finished line (a second, slower pass)"))
+        self.final_pass.setChecked(settings.final_pass)
+        self.final_pass.setToolTip(
+            self.tr(
+                "Decodes each finished utterance again, whole, when the computer has time, and "
+                "replaces its live text; a change applies at the next start"
+            )
+        )
         engine_box = QGroupBox(self.tr("Transcription"))
         ef = QFormLayout(engine_box)
         ef.addRow(self.tr("Model"), model_row)
         ef.addRow(self.tr("Language"), self.language)
         ef.addRow("", self.language_note)
         ef.addRow(self.tr("Device"), self.device)
+        ef.addRow(self.final_pass)
         self.model.currentTextChanged.connect(self._model_changed)
         self._model_changed()
 
@@ -493,6 +502,7 @@ class SettingsDialog(QDialog):
             live_text_folder=self.live_text_folder.text().strip(),
             history_enabled=self.history_enabled.isChecked(),
             autostart=self.autostart.isChecked(),
+            final_pass=self.final_pass.isChecked(),
         )
 
 

@@ -315,3 +315,26 @@ def test_a_failing_observer_costs_neither_the_session_nor_other_observers(engine
     again.end()
     assert again.wait_closed(5)
     assert all(e.client_id == "alice" for e in heard)  # removed: bob was not heard
+
+
+def test_final_text_reaches_viewers_and_revises_the_backlog():
+    from server_core.events import OpenedEvent, UtteranceEvent
+
+    feed = CaptionFeed()
+    loop = asyncio.new_event_loop()
+    try:
+        watching = Viewer(loop)
+        feed.join(watching)
+        feed.observe(OpenedEvent("phone", "websocket"))
+        feed.observe(TranscriptEvent("phone", " two hundred", 1.0, 1.5, False))
+        feed.observe(TranscriptEvent("phone", " 89.", 1.5, 2.0, True))
+        feed.observe(TranscriptEvent("phone", " Then more.", 2.0, 3.0, True))
+        feed.observe(UtteranceEvent("phone", "289.", 1.0, 2.0))
+        loop.run_until_complete(asyncio.sleep(0))  # deliver what was offered
+        kinds = [m["type"] for m in watching.items]
+        assert kinds == ["source", "transcript", "transcript", "transcript", "utterance"]
+        assert watching.items[-1]["text"] == "289." and watching.items[-1]["start"] == 1.0
+        _, backlog = feed.join(Viewer(loop))
+        assert [m["text"] for m in backlog] == ["289.", "Then more."]
+    finally:
+        loop.close()

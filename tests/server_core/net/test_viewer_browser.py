@@ -2,7 +2,8 @@
 in headless Chromium against the repository's own page.
 
 The viewer test runs the real tiny.en engine: two WebSocket clients stream dev clips at once
-and the watch page must show both texts, each in its own colour (read from the DOM)."""
+and the watch page must show both texts (each line's final text, from the final pass), each in
+its own colour (read from the DOM)."""
 
 from __future__ import annotations
 
@@ -107,9 +108,12 @@ def test_watch_page_shows_two_real_sources_in_their_colours(
     for cid, clip in CLIPS.items():  # both texts, as the clients themselves got them
         reference = (speech_dir / f"{clip}.txt").read_text()
         page_text = " ".join(t for c, _, t in dom["lines"] if c == cid)
-        client_text = next(r.text for r in results if r.client_id == cid)
+        result = next(r for r in results if r.client_id == cid)
+        # each line shows the final pass's text (the utterance messages), which replaced the
+        # live text the client got in its transcript messages
+        final_text = " ".join(m["text"] for m in result.messages if m["type"] == "utterance")
         assert wer(reference, page_text) <= 0.3, (cid, page_text)
-        assert page_text.split() == client_text.split()
+        assert page_text.split() == final_text.split()
     colours = {}
     for cid, colour, _ in dom["lines"]:
         colours.setdefault(cid, set()).add(colour)
@@ -122,6 +126,7 @@ def test_watch_page_shows_two_real_sources_in_their_colours(
     assert dom["live"] is None
     finals = sum(1 for m in (r.transcripts for r in results) for t in m if t["final"])
     assert len(dom["announced"]) == finals
+    assert watch["revised"] == finals  # every line got its final text
     assert {line.split(":", 1)[0] for line in dom["announced"]} == set(CLIPS)
     assert dom["fontPx"] >= 28  # large text
     # The screen is kept on, or the page says it cannot be and what to do instead.
