@@ -42,7 +42,7 @@ FRAME_SECONDS = FRAME / SAMPLE_RATE
 REFERENCE_BLOCK_SECONDS = 0.01
 Sink = Callable[[np.ndarray], None]
 AEC_DELAY_SAMPLES = 127  # AEC3 returns a frame this much later (measured: livekit 1.2, 16 kHz)
-SILENT_ENERGY = FRAME * (10 ** (-60 / 20)) ** 2  # a 10 ms frame quieter than -60 dBFS
+DOUBLE_TALK_ENERGY = FRAME * (10 ** (-40 / 20)) ** 2  # a voice: louder than -40 dBFS
 ACTIVE_FAR_PEAK = 100  # int16: a far frame this loud is sound the canceller learns from
 FAR_KEEP_SECONDS = 1.0  # far audio kept ahead of the microphone's, at most
 INSTALL_HINT = "echo cancellation needs the livekit package: pip install 'livekit>=1.0'"
@@ -94,7 +94,7 @@ class EchoOptions:
     max_wait_seconds: float = 0.1  # a near frame waits at most this long for the far end
     far_idle_seconds: float = 0.5  # far end silent this long: near frames pass untouched
     settle_seconds: float = 0.3  # near frames pass while the far end's clock settles
-    warmup_seconds: float = 2.5  # of far-end sound, before the cancelled audio is used
+    warmup_seconds: float = 5.0  # of far-end sound, before the cancelled audio is used
     # a frame that keeps more than this of its energy through the canceller is double talk
     double_talk_db: float = -10.0
     double_talk_hangover_frames: int = 5
@@ -427,11 +427,13 @@ class EchoCanceller:
 
         AEC3 suppresses hard while both ends talk, which costs Whisper the user's words; with
         the echo below the user's voice, the frame as the microphone heard it reads better.
-        Where only the echo played, the canceller leaves tens of dB less: that stays cleaned.
+        Where only the echo played, the canceller leaves tens of dB less, and what it leaves
+        (a residual while it re-adapts, say to drifting clocks) is quieter than a voice: that
+        stays cleaned.
         """
         heard = float(np.dot(frame, frame)) + 1e-10
         kept = float(np.dot(cleaned, cleaned))
-        if heard > SILENT_ENERGY and kept >= heard * self._double_talk_ratio:
+        if kept >= DOUBLE_TALK_ENERGY and kept >= heard * self._double_talk_ratio:
             self._double_talk_frames = self.options.double_talk_hangover_frames
         elif self._double_talk_frames > 0:
             self._double_talk_frames -= 1
@@ -440,7 +442,8 @@ class EchoCanceller:
     def _cancel(self, work: _Work) -> np.ndarray:
         """AEC3 over the frames. Until the far end has played ``warmup_seconds`` the
         canceller learns but its output is not used: in its first seconds AEC3 suppresses
-        hard, and would take the user's first words with the echo."""
+        hard (beyond its own 2.5 s initial state), and would take the user's first words with
+        the echo; the text guard covers the echo of those seconds."""
         t0 = time.thread_time()  # CPU time: what the canceller costs, whatever else runs
         out = np.empty(len(work.near) * FRAME, np.float32)
         fed = 0
