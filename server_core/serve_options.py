@@ -47,7 +47,7 @@ class ServeOptions:
     allowed_hosts: tuple[str, ...] = ()
     require_token: bool = False
     resume_grace: float = 30.0
-    final_pass: bool = True  # the second, offline-style pass over each finished utterance
+    final_pass: bool = False  # the second, offline-style pass over each finished utterance
     tls: TlsOptions = field(default_factory=TlsOptions)
 
 
@@ -113,12 +113,20 @@ def build_parser() -> argparse.ArgumentParser:
         "(against DNS rebinding; repeatable; '*' allows any, e.g. behind a proxy)",
     )
     p.add_argument(
+        "--final-pass",
+        dest="final_pass",
+        action="store_true",
+        default=None,
+        help="a second, offline-style pass over each finished utterance, sent as 'utterance' "
+        f"messages (env {ENV_FINAL_PASS}=1; off by default: a client that uploads faster than "
+        "real time is then not held back)",
+    )
+    p.add_argument(
         "--no-final-pass",
         dest="final_pass",
         action="store_false",
         default=None,
-        help="no second, offline-style pass over each finished utterance, so no 'utterance' "
-        f"messages (env {ENV_FINAL_PASS}=0)",
+        help=f"no final pass (the default; env {ENV_FINAL_PASS}=0)",
     )
     add_task_options(p)
     tls = p.add_argument_group(
@@ -144,15 +152,15 @@ ON_WORDS = ("1", "true", "yes", "on")
 
 
 def resolve_final_pass(flag: Optional[bool], env: Mapping[str, str]) -> bool:
-    """``--no-final-pass`` over ``WHISPER_FINAL_PASS`` over on."""
+    """``--final-pass``/``--no-final-pass`` over ``WHISPER_FINAL_PASS`` over off."""
     if flag is not None:
         return flag
     raw = env.get(ENV_FINAL_PASS, "").strip().lower()
-    if not raw or raw in ON_WORDS:
+    if raw in ON_WORDS:
         return True
-    if raw in OFF_WORDS:
+    if not raw or raw in OFF_WORDS:
         return False
-    raise ValueError(f"{ENV_FINAL_PASS}={raw!r}: use 1 (on, the default) or 0 (off)")
+    raise ValueError(f"{ENV_FINAL_PASS}={raw!r}: use 1 (on) or 0 (off, the default)")
 
 
 def parse_serve_options(

@@ -1,7 +1,7 @@
 """`whisper-desktop simulate FILE...`: stream WAV files as concurrent sessions of one engine.
 
 Each file is fed in 100 ms chunks at real time x ``--speed``; events are printed as they come.
-The summary's text is the final pass's (``utterance`` events) unless ``--no-final-pass``;
+The summary's text is the final pass's (``utterance`` events) with ``--final-pass``;
 ``live_text`` is what the transcript events said.
 """
 
@@ -64,10 +64,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--beams", type=int, default=1, help="1 = greedy; 2..8: beam search")
     p.add_argument("--device", default="auto")
     p.add_argument(
+        "--final-pass",
+        dest="final_pass",
+        action="store_true",
+        help="a second, offline-style pass over each finished utterance (the summary's text)",
+    )
+    p.add_argument(
         "--no-final-pass",
         dest="final_pass",
         action="store_false",
-        help="no second, offline-style pass over each finished utterance",
+        help="no final pass (the default)",
     )
     p.add_argument("--verbose", "-v", action="store_true")
     return p.parse_args(argv)

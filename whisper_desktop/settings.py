@@ -112,7 +112,7 @@ class Settings:
     language: str = field(default=DEFAULT_LANGUAGE, metadata=_key(Key.LANGUAGE))
     device: str = field(default=DEFAULT_DEVICE, metadata=_key(Key.DEVICE))  # auto|cpu|cuda[:N]
     # a second, offline-style pass over each finished utterance replaces its live text
-    final_pass: bool = field(default=True, metadata=_key(Key.FINAL_PASS))
+    final_pass: bool = field(default=False, metadata=_key(Key.FINAL_PASS))
     mic_enabled: bool = field(default=True, metadata=_key(Key.MIC_ENABLED))
     mic_device: str = field(default=SYSTEM_DEFAULT, metadata=_key(Key.MIC_DEVICE))
     system_enabled: bool = field(default=True, metadata=_key(Key.SYSTEM_ENABLED))

@@ -265,12 +265,13 @@ def test_off_loopback_bind_generates_a_token() -> None:
     assert given.token == "mine" and not given.generated_token
 
 
-def test_final_pass_is_on_unless_the_flag_or_the_environment_turns_it_off(tmp_path: Path) -> None:
-    assert parse_serve_options([], environ={}, cwd=tmp_path).final_pass is True
-    assert parse_serve_options(["--no-final-pass"], environ={}, cwd=tmp_path).final_pass is False
-    off = {"WHISPER_FINAL_PASS": "0"}
-    assert parse_serve_options([], environ=off, cwd=tmp_path).final_pass is False
+def test_final_pass_is_off_unless_the_flag_or_the_environment_turns_it_on(tmp_path: Path) -> None:
+    assert parse_serve_options([], environ={}, cwd=tmp_path).final_pass is False
+    assert parse_serve_options(["--final-pass"], environ={}, cwd=tmp_path).final_pass is True
     on = {"WHISPER_FINAL_PASS": "on"}
     assert parse_serve_options([], environ=on, cwd=tmp_path).final_pass is True
+    assert parse_serve_options(["--no-final-pass"], environ=on, cwd=tmp_path).final_pass is False
+    off = {"WHISPER_FINAL_PASS": "0"}
+    assert parse_serve_options([], environ=off, cwd=tmp_path).final_pass is False
     with pytest.raises(ValueError, match="WHISPER_FINAL_PASS"):
         parse_serve_options([], environ={"WHISPER_FINAL_PASS": "maybe"}, cwd=tmp_path)

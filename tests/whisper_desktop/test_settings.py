@@ -102,6 +102,8 @@ def test_a_first_start_takes_the_locale_and_keeps_it(tmp_path: Path, monkeypatch
 def test_final_pass_setting_reaches_the_host_and_the_flag_overrides_it() -> None:
     from whisper_desktop.settings import Overrides, Settings
 
-    assert Settings().final_pass is True and Settings().host_config().final_pass is True
-    off = Overrides(no_final_pass=True).apply(Settings())
+    assert Settings().final_pass is False  # off by default (a flooding client, see config.py)
+    on = Settings(final_pass=True)
+    assert on.host_config().final_pass is True
+    off = Overrides(no_final_pass=True).apply(on)
     assert off.final_pass is False and off.host_config().final_pass is False

@@ -70,6 +70,7 @@ def test_simulate_jfk_real_time_wer(speech_dir, tmp_path):
         "--speed",
         "1",
         "--json",
+        "--final-pass",
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]

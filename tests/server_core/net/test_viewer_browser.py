@@ -67,7 +67,9 @@ def test_watch_page_shows_two_real_sources_in_their_colours(
     from server_core.config import DecodeOptions, EngineConfig
     from server_core.engine import Engine
 
-    engine = Engine(EngineConfig(model="tiny.en", decode=DecodeOptions(language="en")))
+    engine = Engine(
+        EngineConfig(model="tiny.en", decode=DecodeOptions(language="en"), final_pass=True)
+    )
     engine.start()
     browser = None
     try:
