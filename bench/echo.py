@@ -6,7 +6,8 @@ Per model and echo path (``loopback``: module-loopback, 40 ms, -13 dB; ``room``:
 80 ms, -10 dB; ``none``: no echo), with echo cancellation on, and the loopback path with it off
 (the app before the canceller):
 
-- the You row's words outside the user's turns, as a share of the System row's words;
+- the You row's words the user did not say while the talk played (outside the user's turns, and
+  inserted into them), as a share of the System row's words;
 - the user's WER over their turns while the talk plays, and over the same turns alone;
 - the System row's WER, against the no-echo run;
 - the canceller's compute per audio second and how long it holds the microphone's audio.
@@ -73,7 +74,7 @@ def verdicts(runs: list[dict]) -> dict:
         alone = r["user_wer_alone"]
         c = r.get("canceller") or {}
         out[f"{r['model']}/{r['echo_path']}"] = {
-            "stray_share_ok": r["you_stray_share_of_system_words"] <= MAX_STRAY_SHARE,
+            "echo_share_ok": r["you_extra_share_of_system_words"] <= MAX_STRAY_SHARE,
             "double_talk_ratio": round(r["user_wer_over_system_audio"] / alone, 2)
             if alone
             else None,

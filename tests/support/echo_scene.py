@@ -303,6 +303,7 @@ class TurnScore:
     reference_words: int
     errors: int
     text: str
+    inserted: int = 0  # words in the turn's text beyond what the user said (echo, mostly)
 
 
 @dataclass
@@ -317,6 +318,16 @@ class SceneScore:
     def stray_share(self) -> float:
         return self.you_stray_words / max(1, self.system_words)
 
+    @property
+    def extra_words(self) -> int:
+        """You-row words the user did not say while the talk played: stray utterances, and
+        words inserted into the user's turns over the talk."""
+        return self.you_stray_words + sum(t.inserted for t in self.turns if t.during_system)
+
+    @property
+    def extra_share(self) -> float:
+        return self.extra_words / max(1, self.system_words)
+
     def user_wer(self, during_system: bool) -> float:
         mine = [t for t in self.turns if t.during_system == during_system]
         return sum(t.errors for t in mine) / max(1, sum(t.reference_words for t in mine))
@@ -327,6 +338,8 @@ class SceneScore:
             "system_wer": round(self.system_wer, 4),
             "you_stray_words": self.you_stray_words,
             "you_stray_share_of_system_words": round(self.stray_share, 4),
+            "you_extra_words": self.extra_words,
+            "you_extra_share_of_system_words": round(self.extra_share, 4),
             "user_wer_over_system_audio": round(self.user_wer(True), 4),
             "user_wer_alone": round(self.user_wer(False), 4),
             "stray_texts": [t[:160] for t in self.stray_texts],
@@ -336,6 +349,17 @@ class SceneScore:
 
 TURN_MARGIN_BEFORE = 0.5
 TURN_MARGIN_AFTER = 2.0
+
+
+def inserted_words(reference: list[str], hypothesis: list[str]) -> int:
+    """Words of ``hypothesis`` that a minimal alignment with ``reference`` matches to nothing."""
+    import jiwer
+
+    if not hypothesis:
+        return 0
+    if not reference:
+        return len(hypothesis)
+    return jiwer.process_words(" ".join(reference), " ".join(hypothesis)).insertions
 
 
 def score(run: SceneRun, scene: Scene) -> SceneScore:
@@ -363,9 +387,15 @@ def score(run: SceneRun, scene: Scene) -> SceneScore:
     for i, turn in enumerate(scene.turns):
         hyp = " ".join(per_turn[i])
         r = normalize(turn.clip.reference)
+        h = normalize(hyp)
         turns.append(
             TurnScore(
-                turn.clip.name, turn.during_system, len(r), edit_distance(r, normalize(hyp)), hyp
+                turn.clip.name,
+                turn.during_system,
+                len(r),
+                edit_distance(r, h),
+                hyp,
+                inserted_words(r, h),
             )  # fmt: skip
         )
     return SceneScore(
