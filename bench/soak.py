@@ -27,7 +27,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.support.app_process import start_app, wait_listening  # noqa: E402
 from tests.support.desktop_env import (  # noqa: E402
     MIC_FEED_SINK,
     SPEAKER_SINK,
@@ -150,48 +150,16 @@ def history_figures(db: Path) -> dict[str, dict]:
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def read_state(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return {}
-
-
-def wait_ready(state: Path, app: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if app.poll() is not None:
-            raise RuntimeError(f"the app exited with {app.returncode} before it was ready")
-        st = read_state(state)
-        if st.get("state") == "listening" and all(
-            st.get("captures", {}).get(c, [""])[0] == "running" for c in ("user", "system")
-        ):
-            return
-        time.sleep(0.5)
-    raise RuntimeError(f"the app was not listening after {timeout:.0f} s: {read_state(state)}")
-
-
 def soak_model(env: DesktopEnv, model: str, minutes: float, wavs: dict[str, list[Path]],
                work: Path) -> dict:  # fmt: skip
     data_dir, state = work / f"data-{model}", work / f"state-{model}.json"
     console = open(work / f"app-{model}.log", "w")  # noqa: SIM115 (the app's lifetime)
     t_launch = time.monotonic()
-    app = subprocess.Popen(
-        [sys.executable, "-m", "whisper_desktop", "--model", model, "--language", "en",
-         "--data-dir", str(data_dir), "--port", str(free_port())],
-        env=env.child_env(WHISPER_DESKTOP_STATE_FILE=str(state)), cwd=ROOT,
-        stdout=console, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    app = start_app(env.child_env(), model, data_dir, state, console)
     players: list[Player] = []
     rss: list[float] = []
     try:
-        wait_ready(state, app, 600)
+        wait_listening(state, app, 600)
         ready_s = time.monotonic() - t_launch
         rss_start = rss_mb(app.pid)
         log.info("%s: ready in %.0f s, RSS %s MB", model, ready_s, rss_start)

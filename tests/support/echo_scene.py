@@ -17,12 +17,9 @@ Used by ``bench/echo.py`` (both paths, several models, JSON) and by the CI test
 from __future__ import annotations
 
 import csv
-import json
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,7 +29,7 @@ import numpy as np
 import soundfile as sf
 
 from server_core.wer import edit_distance, normalize
-from tests.support import ROOT
+from tests.support.app_process import read_state, start_app, wait_listening
 from tests.support.desktop_env import MIC_FEED_SINK, SPEAKER_SINK, DesktopEnv, resample_wav
 
 ECHO_PATHS = ("loopback", "room", "none")
@@ -152,19 +149,6 @@ def remove_echo_path(env: DesktopEnv, module: str | None) -> None:
 # -- the app ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _state(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 @dataclass
 class SceneRun:
     rows: list[tuple[str, str, float, float, float]]  # client, text, start, end, session wall
@@ -193,14 +177,9 @@ def run_scene(env: DesktopEnv, model: str, scene: Scene, echo_path: str, echo_on
     players: list[subprocess.Popen] = []
     with open(console_path, "w") as console:
         t_launch = time.monotonic()
-        app = subprocess.Popen(
-            [sys.executable, "-m", "whisper_desktop", "--model", model, "--language", "en",
-             "--data-dir", str(data_dir), "--port", str(free_port())],
-            env=env.child_env(WHISPER_DESKTOP_STATE_FILE=str(state)), cwd=ROOT,
-            stdout=console, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        app = start_app(env.child_env(), model, data_dir, state, console)
         try:
-            _wait_listening(state, app, 600)
+            wait_listening(state, app, 600)
             ready = time.monotonic() - t_launch
             time.sleep(2.0)  # the canceller and the VAD see some silence first
             t0 = time.time()
@@ -227,7 +206,7 @@ def run_scene(env: DesktopEnv, model: str, scene: Scene, echo_path: str, echo_on
     return SceneRun(
         rows=_history(data_dir / "history.sqlite3"),
         started_at=t0,
-        final_state=_state(state),
+        final_state=read_state(state),
         log=console_path.read_text(errors="replace"),
         exit_code=rc,
         ready_seconds=round(ready, 1),
@@ -236,23 +215,8 @@ def run_scene(env: DesktopEnv, model: str, scene: Scene, echo_path: str, echo_on
 
 
 def _overlay_shot(env: DesktopEnv, state: Path, png: Path) -> None:
-    x, y, w, h = _state(state)["overlay"]["geometry"]
+    x, y, w, h = read_state(state)["overlay"]["geometry"]
     env.screenshot(png, crop=(x, y, w, h))
-
-
-def _wait_listening(state: Path, app: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if app.poll() is not None:
-            raise RuntimeError(f"the app exited with {app.returncode} before it was ready")
-        st = _state(state)
-        captures = st.get("captures", {})
-        if st.get("state") == "listening" and all(
-            captures.get(c, [""])[0] == "running" for c in ("user", "system")
-        ):
-            return
-        time.sleep(0.3)
-    raise RuntimeError(f"the app was not listening after {timeout:.0f} s: {_state(state)}")
 
 
 def _play(env: DesktopEnv, scene: Scene, echo_path: str, t0: float) -> list[subprocess.Popen]:

@@ -21,7 +21,6 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import ROOT
+from tests.support.app_process import free_port
 from tests.support.desktop_env import MIC_FEED_SINK, SPEAKER_SINK, resample_wav
 from tests.support.qt import count_colour
 
@@ -66,12 +66,6 @@ def client_command() -> list[str]:
         "-c",
         "import sys; from server_core.client.main import main; sys.exit(main())",
     ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def read_state(path: Path) -> dict:
